@@ -1,0 +1,174 @@
+"""The ``assistant`` command: ingest, ask, chat, serve, eval, bench.
+
+Errors from the assistant are printed as one friendly line on stderr and mapped
+to exit codes: 2 bad question, 3 store unavailable, 4 unreadable document,
+5 LLM backend failure, 1 anything else.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from .errors import AssistantError
+from .settings import Settings
+
+
+def settings_from_args(args: argparse.Namespace) -> Settings:
+    """Environment settings, overridden by whichever global flags were given."""
+    overrides: dict[str, Any] = {}
+    for name in ("data_dir", "knowledge_dir", "chroma_url", "llm", "llm_base_url", "llm_timeout"):
+        value = getattr(args, name, None)
+        if value is not None:
+            overrides[name] = value
+    return Settings(**overrides)
+
+
+def make_assistant(args: argparse.Namespace, **kwargs: Any):
+    from .core import Assistant
+
+    return Assistant(settings_from_args(args), **kwargs)
+
+
+# -- commands
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from .core import Assistant
+
+    bot = Assistant(settings_from_args(args), auto_ingest=False)
+    report = bot.ingest([Path(p) for p in args.paths] or None, progress=not args.quiet)
+    for name, reason in report.errors:
+        print(f"skipped {name}: {reason}", file=sys.stderr)
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=2))
+    else:
+        print(report.summary())
+    return 0 if not report.errors or report.files > len(report.errors) else 4
+
+
+def _print_answer(ans, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(ans.to_dict(), indent=2, ensure_ascii=False))
+        return
+    print(ans.text)
+    if ans.notice:
+        print(f"\n({ans.notice})")
+    if ans.citations:
+        print()
+        for c in ans.citations:
+            print(f"[{c.n}] {c.source} — {c.path} @ {c.start}-{c.end} (passage {c.passage_id})")
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from .core import Assistant
+
+    # validate before loading the model: a bad question should fail fast
+    Assistant.validate_question(args.question, settings_from_args(args).max_question_chars)
+    bot = make_assistant(args)
+    _print_answer(bot.ask(args.question), args.json)
+    return 0
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    bot = make_assistant(args)
+    history: list[dict] = []
+    print("Ask about Japan's response to Russia's invasion of Ukraine. Commands: /new (forget the conversation), /quit.")
+    while True:
+        try:
+            question = input("\nyou> ")
+        except (EOFError, KeyboardInterrupt):
+            print()
+            return 0
+        if question.strip() in ("/quit", "/exit"):
+            return 0
+        if question.strip() == "/new":
+            history.clear()
+            print("(new conversation)")
+            continue
+        try:
+            ans = bot.ask(question, history=history)
+        except AssistantError as exc:
+            print(f"error: {exc}")
+            continue
+        print()
+        _print_answer(ans, False)
+        history += [{"role": "user", "content": question}, {"role": "assistant", "content": ans.text}]
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from .webapp import serve
+
+    return serve(args)
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from evals.run import main as eval_main
+
+    return eval_main(args)
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from evals.bench import main as bench_main
+
+    return bench_main(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--data-dir", type=Path, help="store and records folder (ASSISTANT_DATA_DIR)")
+    common.add_argument("--knowledge-dir", type=Path, help="documents folder (ASSISTANT_KNOWLEDGE_DIR)")
+    common.add_argument("--chroma-url", help="use a Chroma server, e.g. http://127.0.0.1:8000 (ASSISTANT_CHROMA_URL)")
+    common.add_argument("--llm", help="ollama:MODEL | openai:MODEL | llamacpp:/path.gguf | smollm2 (ASSISTANT_LLM)")
+    common.add_argument("--llm-base-url", help="OpenAI-compatible server URL (else OPENAI_BASE_URL)")
+    common.add_argument("--llm-timeout", type=float, help="seconds before falling back to the extractive answer")
+
+    parser = argparse.ArgumentParser(prog="assistant", description=__doc__.splitlines()[0], parents=[common])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("ingest", parents=[common], help="index documents (default: the knowledge folder)")
+    p.add_argument("paths", nargs="*", help="files or folders; default: the knowledge folder")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser("ask", parents=[common], help="answer one question")
+    p.add_argument("question")
+    p.add_argument("--json", action="store_true", help="print the answer and citations as JSON")
+    p.set_defaults(func=cmd_ask)
+
+    p = sub.add_parser("chat", parents=[common], help="multi-turn chat in the terminal")
+    p.set_defaults(func=cmd_chat)
+
+    p = sub.add_parser("serve", parents=[common], help="open the web chat")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=7860)
+    p.add_argument("--share", action="store_true", help="ask Gradio for a public link (off by default)")
+    p.add_argument("--auth", help="user:password required to open the chat (or ASSISTANT_AUTH)")
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("eval", parents=[common], help="score answers on an eval set and write a report")
+    p.add_argument("--dataset", type=Path, help="JSONL eval set (default: the project's)")
+    p.add_argument("--out", type=Path, help="report folder (default: evals/out)")
+    p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("bench", parents=[common], help="speed and memory benchmarks")
+    p.set_defaults(func=cmd_bench)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except AssistantError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

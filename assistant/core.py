@@ -1,0 +1,156 @@
+"""The ``Assistant``: the one public entry point of the package.
+
+It wires the injected parts (settings, embedder, store, answerer) into the
+question-answering flow: validate → resolve follow-ups → hybrid retrieval →
+sentence scoring → answer with citations (extractive by default, an LLM when
+configured).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterator
+
+import numpy as np
+
+from . import followup
+from .embedder import Embedder
+from .errors import InvalidQuestion, StoreError
+from .extractive import ExtractiveAnswerer, Retrieval, refusal, score_sentences
+from .retriever import HybridRetriever
+from .settings import Settings
+from .store import Store, wrap_store_error
+from .text import key_terms
+from .types import Answer
+
+if TYPE_CHECKING:
+    from ingest import IngestReport, Ingestor
+
+
+class Assistant:
+    """Cited question answering over the documents in ``knowledge/``.
+
+    Everything heavy can be passed in (``embedder``, ``store``, ``chat_model``)
+    so tests and programs share one model or point at their own store.
+    """
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        embedder: Embedder | None = None,
+        store: Store | None = None,
+        chat_model: Any | None = None,
+        auto_ingest: bool | None = None,
+    ) -> None:
+        self.settings = settings or Settings()
+        self.embedder = embedder or Embedder(self.settings.model_path, backend=self.settings.embed_backend)
+        self.store = store or Store.open(self.settings, self.embedder)
+        self.retriever = HybridRetriever(
+            store=self.store, embedder=self.embedder, k=self.settings.top_k, candidates=self.settings.candidates
+        )
+        self.extractive = ExtractiveAnswerer()
+        self.answerer: Any = self.extractive
+        if chat_model is not None or self.settings.llm:
+            from .generative import GenerativeAnswerer
+
+            self.answerer = GenerativeAnswerer.from_settings(
+                self.settings, chat_model=chat_model, fallback=self.extractive, embedder=self.embedder
+            )
+        self._ingestor: Ingestor | None = None
+        if (self.settings.auto_ingest if auto_ingest is None else auto_ingest) and self.store.count() == 0:
+            self.ingest(progress=False)
+
+    # -- documents
+    @property
+    def ingestor(self) -> "Ingestor":
+        if self._ingestor is None:
+            from ingest import Ingestor
+
+            self._ingestor = Ingestor(self.store, self.settings, on_change=self.retriever.invalidate)
+        return self._ingestor
+
+    def ingest(self, paths: list[Path] | None = None, *, progress: bool = True) -> "IngestReport":
+        """Bring the store in step with ``paths`` (default: the knowledge folder)."""
+        return self.ingestor.run(paths, progress=progress)
+
+    def source_text(self, path: str) -> str:
+        """The text a citation's ``start``/``end`` index into, for ``Citation.path``."""
+        return self.ingestor.source_text(path)
+
+    # -- questions
+    def validate(self, question: Any) -> str:
+        return self.validate_question(question, self.settings.max_question_chars)
+
+    @staticmethod
+    def validate_question(question: Any, limit: int = 2000) -> str:
+        """The stripped question, or InvalidQuestion saying what is wrong with it."""
+        if not isinstance(question, str) or not question.strip():
+            raise InvalidQuestion("The question is empty.", "Type a question about the documents.")
+        if len(question) > limit:
+            raise InvalidQuestion(
+                f"The question is {len(question):,} characters long; the limit is {limit:,}.",
+                "Shorten it to the question itself.",
+            )
+        return question.strip()
+
+    def retrieve(self, question: str, history: list[dict] | None = None) -> Retrieval:
+        """Resolve follow-ups, find the top passages and score their sentences."""
+        question = self.validate(question)
+        standalone = followup.resolve(question, history)
+        qvec = self.embedder.embed_query_vector(standalone)
+        passages = self.retriever.search(standalone, k=self.settings.top_k, query_vector=qvec)
+        lex = self.retriever.lexical()
+        vectors = self._sentence_vectors([p.id for p in passages])
+        sentences = score_sentences(question, standalone, qvec, passages, vectors, lex)
+        missing = [t for t in dict.fromkeys(key_terms(question)) if t not in lex.vocab]
+        return Retrieval(question, standalone, passages, sentences, missing)
+
+    def _sentence_vectors(self, passage_ids: list[str]) -> dict[tuple[str, int], np.ndarray]:
+        if not passage_ids:
+            return {}
+        try:
+            got = self.store.sentence_collection.get(
+                where={"passage_id": {"$in": passage_ids}}, include=["metadatas", "embeddings"]
+            )
+        except Exception as exc:
+            raise wrap_store_error(exc) from exc
+        return {
+            (m["passage_id"], int(m["ordinal"])): np.asarray(e, dtype=np.float32)
+            for m, e in zip(got["metadatas"], got["embeddings"])
+        }
+
+    def ask(self, question: str, history: list[dict] | None = None) -> Answer:
+        """Answer ``question`` (with optional role/content ``history``) citing source passages."""
+        t0 = time.perf_counter()
+        r = self.retrieve(question, history)
+        t1 = time.perf_counter()
+        ans = self.answerer.answer(r, history)
+        self._finish(ans, r, t0, t1)
+        return ans
+
+    def stream(self, question: str, history: list[dict] | None = None) -> Iterator[str | Answer]:
+        """Yield the answer text piece by piece as it is produced, then the final ``Answer``."""
+        t0 = time.perf_counter()
+        r = self.retrieve(question, history)
+        t1 = time.perf_counter()
+        for item in self.answerer.stream(r, history):
+            if isinstance(item, Answer):
+                self._finish(item, r, t0, t1)
+            yield item
+
+    @staticmethod
+    def _finish(ans: Answer, r: Retrieval, t0: float, t1: float) -> None:
+        ans.question = r.question
+        ans.standalone_question = r.standalone
+        ans.timings_ms = {
+            "retrieve": round((t1 - t0) * 1000, 2),
+            "total": round((time.perf_counter() - t0) * 1000, 2),
+        }
+
+    def refuse(self, question: str) -> Answer:
+        return refusal(question)
+
+
+__all__ = ["Assistant"]

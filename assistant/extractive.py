@@ -1,0 +1,170 @@
+"""The default answerer: quote the one or two source sentences that best answer.
+
+Sentences inside the top passages are scored by their own embedding's cosine
+to the question, an idf-weighted share of the question's content words they
+contain, the passage's cosine, and whether they hold the kind of thing asked
+for (a number for "how many", a date for "when", a name for "who"). The answer
+is refused, not guessed, when the question names something (a country, a year)
+that no source mentions, or when even the best sentence scores too low.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .retriever import LexicalIndex, ScoredPassage
+from .text import key_terms, terms, words
+from .types import Answer, Citation
+
+# Weights and thresholds were fitted on evals/dataset.jsonl (answerable vs.
+# unanswerable cases) with a coarse grid search, then rounded.
+W_SENT_DENSE = 0.50
+W_LEXICAL = 0.35
+W_PASSAGE = 0.15
+TYPE_BONUS = 0.06
+MIN_SCORE = 0.36  # below this the best sentence does not answer the question
+MIN_DENSE = 0.25  # the best passage must be at least this close in meaning
+SECOND_RATIO = 0.85  # a second sentence must score this close to the first…
+MAX_ANSWER_WORDS = 70  # …and both must stay short enough to read at a glance
+
+_NUMBER = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|hundreds?|thousands?|millions?|billions?|percent|dozens?)\b", re.I)
+_DATE = re.compile(r"\b(1[89]\d\d|20\d\d|January|February|March|April|May|June|July|August|September|October|November|December|spring|summer|autumn|fall|winter|since|until|after|before)\b", re.I)
+_NAME = re.compile(r"(?<!^)(?<![.!?]\s)\b[A-Z][a-z]+(?:\s+[A-Z][a-z]+)*")
+
+
+def answer_type(question: str) -> str:
+    q = question.lower()
+    if re.search(r"\bhow (many|much)\b|\bwhat (percentage|share|proportion|number|amount)\b|\bhow large\b", q):
+        return "number"
+    if re.search(r"\bwhen\b|\bwhat (year|date|month)\b|\bsince when\b", q):
+        return "date"
+    if re.search(r"\bwho\b|\bwhich (person|leader|official|minister|agency|ministry|company|country|countries)\b", q):
+        return "name"
+    return "other"
+
+
+def _type_match(kind: str, sentence: str) -> bool:
+    if kind == "number":
+        return bool(_NUMBER.search(sentence))
+    if kind == "date":
+        return bool(_DATE.search(sentence))
+    if kind == "name":
+        return bool(_NAME.search(sentence))
+    return False
+
+
+@dataclass
+class ScoredSentence:
+    passage: ScoredPassage
+    start: int
+    end: int
+    text: str
+    score: float
+    dense: float
+    lexical: float
+
+
+@dataclass
+class Retrieval:
+    """What retrieval found for one question; answerers (extractive or LLM) start here."""
+
+    question: str
+    standalone: str
+    passages: list[ScoredPassage]
+    sentences: list[ScoredSentence] = field(default_factory=list)
+    missing_terms: list[str] = field(default_factory=list)  # names/numbers no source mentions
+
+
+def score_sentences(
+    question: str,
+    query: str,
+    qvec: np.ndarray,
+    passages: list[ScoredPassage],
+    sentence_vectors: dict[tuple[str, int], np.ndarray],
+    lex: LexicalIndex,
+) -> list[ScoredSentence]:
+    """Score every sentence of ``passages``; ``query`` is the standalone form of ``question``."""
+    q_terms = list(dict.fromkeys(terms(query)))
+    own_terms = set(terms(question))
+    weights = {t: lex.idf(t) * (1.0 if t in own_terms else 0.5) for t in q_terms}
+    total = sum(weights.values()) or 1.0
+    kind = answer_type(question)
+    out: list[ScoredSentence] = []
+    for p in passages:
+        base = p.start
+        for i, (s, e) in enumerate(p.sentences):
+            text = p.text[s - base : e - base]
+            vec = sentence_vectors.get((p.id, i))
+            dense = float(np.dot(vec, qvec)) if vec is not None else p.dense
+            s_terms = set(terms(text))
+            lexical = sum(w for t, w in weights.items() if t in s_terms) / total
+            score = W_SENT_DENSE * dense + W_LEXICAL * lexical + W_PASSAGE * p.dense
+            if kind != "other" and _type_match(kind, text):
+                score += TYPE_BONUS
+            out.append(ScoredSentence(p, s, e, text, score, dense, lexical))
+    out.sort(key=lambda x: -x.score)
+    return out
+
+
+def refusal(question: str, missing: list[str] | None = None) -> Answer:
+    if missing:
+        what = ", ".join(f"“{m}”" for m in missing[:3])
+        text = f"The sources don't cover {what}, so I can't answer that from them."
+    else:
+        text = "The sources don't cover this question; I found no passage that answers it."
+    return Answer(text=text, answered=False, citations=[], question=question)
+
+
+def _citation(n: int, s: ScoredSentence) -> Citation:
+    p = s.passage
+    return Citation(
+        n=n, source=p.title, path=p.source, passage_id=p.id, quote=s.text, start=s.start, end=s.end,
+        score=round(s.score, 4), passage=p.text, passage_start=p.start, passage_end=p.end,
+    )
+
+
+class ExtractiveAnswerer:
+    """Answers by quoting source sentences verbatim; needs no LLM."""
+
+    mode = "extractive"
+
+    def __init__(self, min_score: float = MIN_SCORE, min_dense: float = MIN_DENSE) -> None:
+        self.min_score = min_score
+        self.min_dense = min_dense
+
+    def answerable(self, r: Retrieval) -> bool:
+        if r.missing_terms or not r.sentences or not r.passages:
+            return False
+        best_dense = max(p.dense for p in r.passages)
+        return r.sentences[0].score >= self.min_score and best_dense >= self.min_dense
+
+    def answer(self, r: Retrieval, history: list[dict] | None = None) -> Answer:
+        if not self.answerable(r):
+            return refusal(r.question, r.missing_terms)
+        best = r.sentences[0]
+        chosen = [best]
+        covered = set(terms(best.text))
+        for cand in r.sentences[1:4]:
+            if cand.score < SECOND_RATIO * best.score:
+                break
+            n_words = len(words(best.text)) + len(words(cand.text))
+            new_terms = set(terms(r.standalone)) & (set(terms(cand.text)) - covered)
+            if n_words <= MAX_ANSWER_WORDS and new_terms and (cand.passage.id, cand.start) != (best.passage.id, best.start):
+                chosen.append(cand)
+                break
+        # keep source order when both come from the same passage: reads naturally
+        if len(chosen) == 2 and chosen[0].passage.id == chosen[1].passage.id and chosen[1].start < chosen[0].start:
+            chosen.reverse()
+        citations = [_citation(i + 1, s) for i, s in enumerate(chosen)]
+        text = " ".join(f"{c.quote} [{c.n}]" for c in citations)
+        return Answer(text=text, answered=True, citations=citations, question=r.question, standalone_question=r.standalone)
+
+    def stream(self, r: Retrieval, history: list[dict] | None = None):
+        """Yield the answer text in word-sized pieces, then the Answer (for a uniform UI)."""
+        ans = self.answer(r, history)
+        for piece in re.findall(r"\S+\s*", ans.text):
+            yield piece
+        yield ans

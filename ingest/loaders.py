@@ -1,0 +1,172 @@
+"""Load one source file into plain text plus a title.
+
+``.txt`` and ``.md`` are read verbatim (so citation offsets index the file itself);
+``.html`` goes through LangChain's BeautifulSoup loader and ``.pdf`` through its
+pypdf loader. Anything unreadable raises ``DocumentError`` with the reason, so
+the pipeline can report it by name and carry on with the other files.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from assistant.errors import DocumentError
+
+SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf")
+META_SUFFIX = ".meta.json"  # sidecar: <file>.meta.json holds {"title": ...}
+MAX_FILE_BYTES = 50 * 1024 * 1024  # larger files are almost always not articles
+
+_FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.S)
+
+
+@dataclass(frozen=True)
+class SourceDoc:
+    """A loaded source: ``text`` is what passages and citation offsets index into."""
+
+    path: str  # identity in the store: relative to the knowledge folder when inside it
+    abs_path: Path
+    title: str
+    text: str
+    body_start: int = 0  # where content starts (after front matter)
+
+
+def _decode(raw: bytes, path: Path) -> str:
+    if b"\x00" in raw[:8192]:
+        raise DocumentError(f"{path.name}: looks like a binary file, not text.", "Save it as .txt, .md, .html or .pdf.")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    try:
+        text = raw.decode("cp1252")
+    except UnicodeDecodeError as exc:
+        raise DocumentError(f"{path.name}: not valid UTF-8 text ({exc}).", "Re-save the file as UTF-8.") from exc
+    return text
+
+
+def _title_from_text(text: str, fallback: str) -> str:
+    for line in text.splitlines():
+        m = re.match(r"#{1,3}\s+(.+)", line.strip())
+        if m:
+            return m.group(1).strip()
+    return fallback
+
+
+def _sidecar_title(path: Path) -> str | None:
+    meta = path.with_name(path.name + META_SUFFIX)
+    if not meta.exists():
+        return None
+    try:
+        data = json.loads(meta.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise DocumentError(f"{meta.name}: unreadable metadata ({exc}).", "Fix or delete the .meta.json file.") from exc
+    title = data.get("title") if isinstance(data, dict) else None
+    return str(title).strip() if title else None
+
+
+def _humanize(path: Path) -> str:
+    return re.sub(r"[-_]+", " ", path.stem).strip().capitalize() or path.name
+
+
+def _load_text(path: Path, raw: bytes) -> tuple[str, str | None, int]:
+    text = _decode(raw, path)
+    title = None
+    body_start = 0
+    m = _FRONT_MATTER.match(text)
+    if m and path.suffix.lower() in (".md", ".markdown", ".txt"):
+        for line in m.group(1).splitlines():
+            key, _, value = line.partition(":")
+            if key.strip().lower() == "title" and value.strip():
+                title = value.strip().strip("\"'")
+        body_start = m.end()
+    if title is None and path.suffix.lower() in (".md", ".markdown"):
+        found = _title_from_text(text[body_start:], "")
+        title = found or None
+    return text, title, body_start
+
+
+def _load_html(path: Path) -> tuple[str, str | None]:
+    from langchain_community.document_loaders import BSHTMLLoader
+
+    try:
+        docs = BSHTMLLoader(str(path), open_encoding="utf-8", get_text_separator="\n").load()
+    except Exception as exc:
+        raise DocumentError(f"{path.name}: cannot parse HTML ({exc}).", "Check the file is valid UTF-8 HTML.") from exc
+    text = "\n".join(d.page_content for d in docs)
+    # collapse the blank-line noise BeautifulSoup leaves between tags
+    lines = [re.sub(r"[ \t]+", " ", ln).strip() for ln in text.splitlines()]
+    text = "\n".join(ln for ln in lines if ln)
+    title = (docs[0].metadata.get("title") or "").strip() if docs else ""
+    return text, title or None
+
+
+def _load_pdf(path: Path) -> tuple[str, str | None]:
+    from langchain_community.document_loaders import PyPDFLoader
+
+    try:
+        pages = PyPDFLoader(str(path)).load()
+    except Exception as exc:
+        raise DocumentError(f"{path.name}: corrupt or unreadable PDF ({type(exc).__name__}: {exc}).",
+                            "Re-export the PDF, or save its text as .txt.") from exc
+    text = "\n\n".join(p.page_content.strip() for p in pages if p.page_content.strip())
+    title = ""
+    if pages:
+        title = str(pages[0].metadata.get("title") or "").strip()
+    return text, title or None
+
+
+def load_source(path: Path, knowledge_dir: Path | None = None) -> SourceDoc:
+    """Load ``path``; raise DocumentError saying why when it cannot be used."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        raise DocumentError(f"{path.name}: unsupported file type '{suffix or 'none'}'.",
+                            f"Supported: {', '.join(SUPPORTED_SUFFIXES)}.")
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise DocumentError(f"{path.name}: too large ({size // 1_000_000} MB).", "Split it into smaller files.")
+        raw = path.read_bytes()
+    except DocumentError:
+        raise
+    except OSError as exc:
+        raise DocumentError(f"{path.name}: cannot be read ({exc.strerror or exc}).", "Check the file's permissions.") from exc
+
+    body_start = 0
+    if suffix in (".html", ".htm"):
+        text, title = _load_html(path)
+    elif suffix == ".pdf":
+        if not raw.startswith(b"%PDF"):
+            raise DocumentError(f"{path.name}: not a PDF (no %PDF header).", "Re-export the PDF.")
+        text, title = _load_pdf(path)
+    else:
+        text, title, body_start = _load_text(path, raw)
+    if not text[body_start:].strip():
+        raise DocumentError(f"{path.name}: empty (no text found).",
+                            "Scanned PDFs need OCR first; otherwise add text to the file.")
+    title = _sidecar_title(path) or title or _humanize(path)
+    resolved = path.resolve()
+    rel = str(resolved)
+    if knowledge_dir is not None:
+        try:
+            rel = resolved.relative_to(Path(knowledge_dir).resolve()).as_posix()
+        except ValueError:
+            pass
+    return SourceDoc(path=rel, abs_path=resolved, title=title, text=text, body_start=body_start)
+
+
+def discover(paths: list[Path]) -> list[Path]:
+    """Source files under ``paths`` (files or folders), sorted, sidecars and dotfiles excluded."""
+    found: list[Path] = []
+    for p in paths:
+        p = Path(p)
+        if p.is_dir():
+            for f in sorted(p.rglob("*")):
+                if f.is_file() and not f.name.startswith(".") and not f.name.endswith(META_SUFFIX):
+                    found.append(f)
+        elif not p.name.endswith(META_SUFFIX):
+            found.append(p)
+    return found

@@ -1,0 +1,243 @@
+"""assistant ingest [PATHS...] — load, split, embed and index documents, incrementally.
+
+LangChain's indexing API with a SQL record manager does the bookkeeping: a
+passage whose text and metadata are unchanged is skipped (nothing embedded), a
+changed source has exactly its passages replaced, and a run killed half-way
+converges on re-run (ids are content hashes, writes are upserts, and cleanup
+only happens after all of a source's passages are written: ``scoped_full``).
+Files that vanished from a folder being ingested have their passages removed.
+A file that cannot be read is reported by name and skipped; its earlier
+passages, if any, are kept.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, Iterator
+
+from langchain_core.documents import Document
+from langchain_core.indexing import index
+
+from assistant.errors import DocumentError, StoreError
+from assistant.settings import Settings
+from assistant.store import Store, wrap_store_error
+
+from .loaders import SourceDoc, discover, load_source
+from .splitter import Passage, split_passages
+
+_LOCK = threading.Lock()  # one ingest at a time per process (web uploads can race)
+
+
+@dataclass
+class IngestReport:
+    files: int = 0
+    added: int = 0
+    updated: int = 0
+    removed: int = 0
+    skipped: int = 0
+    sentences_added: int = 0
+    errors: list[tuple[str, str]] = field(default_factory=list)  # (file, reason)
+    removed_sources: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.updated or self.removed)
+
+    def summary(self) -> str:
+        s = (
+            f"{self.files} files: {self.added} passages added, {self.updated} updated, "
+            f"{self.removed} removed, {self.skipped} unchanged; {len(self.errors)} files skipped "
+            f"with errors; {self.seconds:.1f}s"
+        )
+        return s
+
+    def to_dict(self) -> dict:
+        return {
+            "files": self.files, "added": self.added, "updated": self.updated, "removed": self.removed,
+            "skipped": self.skipped, "errors": [{"file": f, "reason": r} for f, r in self.errors],
+            "removed_sources": self.removed_sources, "seconds": round(self.seconds, 3),
+        }
+
+
+def _record_manager(settings: Settings, namespace: str):
+    from langchain_classic.indexes import SQLRecordManager
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    rm = SQLRecordManager(namespace, db_url=f"sqlite:///{settings.record_db}")
+    rm.create_schema()
+    return rm
+
+
+def _atomic_write(path: Path, data: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(data, encoding="utf-8", newline="")
+    os.replace(tmp, path)
+
+
+def passage_documents(p: Passage) -> Document:
+    return Document(
+        page_content=p.text,
+        metadata={
+            "source": p.source, "title": p.title, "passage_id": p.id, "start": p.start,
+            "end": p.end, "ordinal": p.ordinal, "sentences": json.dumps(p.sentences),
+        },
+    )
+
+
+def sentence_documents(p: Passage, text: str) -> Iterator[Document]:
+    for i, (s, e) in enumerate(p.sentences):
+        yield Document(
+            page_content=text[s:e],
+            metadata={"source": p.source, "title": p.title, "passage_id": p.id, "start": s, "end": e, "ordinal": i},
+        )
+
+
+class Ingestor:
+    """Keeps the store in step with the source files. Store and settings are injected."""
+
+    def __init__(self, store: Store, settings: Settings, on_change: Callable[[], None] | None = None) -> None:
+        self.store = store
+        self.settings = settings
+        self.on_change = on_change
+        ns = f"chroma/{settings.collection}"
+        self.passage_records = _record_manager(settings, f"{ns}_passages")
+        self.sentence_records = _record_manager(settings, f"{ns}_sentences")
+
+    # -- sources manifest: which files are in the store, and the text their offsets index
+    @property
+    def manifest_path(self) -> Path:
+        return self.settings.sources_dir / "manifest.json"
+
+    def manifest(self) -> dict[str, dict]:
+        try:
+            return json.loads(self.manifest_path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return {}
+        except ValueError:
+            return {}  # a damaged manifest only loses deletion tracking; the store is intact
+
+    def _save_manifest(self, data: dict[str, dict]) -> None:
+        _atomic_write(self.manifest_path, json.dumps(data, indent=1, sort_keys=True))
+
+    def text_file(self, source: str) -> Path:
+        return self.settings.sources_dir / (hashlib.sha1(source.encode()).hexdigest()[:16] + ".txt")
+
+    def source_text(self, source: str) -> str:
+        """The exact text the offsets of ``source``'s citations index into."""
+        try:
+            return self.text_file(source).read_text(encoding="utf-8")
+        except FileNotFoundError as exc:
+            raise DocumentError(f"No ingested text for source '{source}'.", "Run `assistant ingest`.") from exc
+
+    # -- the run
+    def run(self, paths: Iterable[Path] | None = None, *, progress: bool = True) -> IngestReport:
+        with _LOCK:
+            return self._run(list(paths) if paths else [self.settings.knowledge_dir], progress)
+
+    def _run(self, roots: list[Path], progress: bool) -> IngestReport:
+        t0 = time.perf_counter()
+        report = IngestReport()
+        files = discover(roots)
+        report.files = len(files)
+        loaded: list[tuple[SourceDoc, list[Passage]]] = []
+        for f in files:
+            try:
+                doc = load_source(f, self.settings.knowledge_dir)
+                passages = split_passages(doc.text, doc.path, doc.title, body_start=doc.body_start)
+                if not passages:
+                    raise DocumentError(f"{f.name}: no sentences found.", "Add text to the file.")
+                loaded.append((doc, passages))
+            except DocumentError as exc:
+                report.errors.append((str(f), str(exc)))
+            except Exception as exc:  # a loader bug must not stop the other files
+                report.errors.append((str(f), f"{f.name}: {type(exc).__name__}: {exc}"))
+
+        manifest = self.manifest()
+        for doc, _ in loaded:
+            # the text first: a citation must never point at text we did not keep
+            _atomic_write(self.text_file(doc.path), doc.text)
+            manifest[doc.path] = {"title": doc.title, "abs_path": str(doc.abs_path),
+                                  "sha": hashlib.sha1(doc.text.encode()).hexdigest()}
+
+        n_passages = sum(len(ps) for _, ps in loaded)
+        n_sentences = sum(len(p.sentences) for _, ps in loaded for p in ps)
+        bar = None
+        if progress and n_passages:
+            from tqdm import tqdm
+
+            bar = tqdm(total=n_passages + n_sentences, desc="indexing", unit="chunk", leave=False)
+
+        def tick(docs: Iterable[Document]) -> Iterator[Document]:
+            for d in docs:
+                if bar is not None:
+                    bar.update(1)
+                yield d
+
+        try:
+            if loaded:
+                res = index(
+                    tick(passage_documents(p) for _, ps in loaded for p in ps),
+                    self.passage_records, self.store.passages,
+                    cleanup="scoped_full", source_id_key="source", key_encoder="sha256", batch_size=256,
+                )
+                report.added, report.updated = res["num_added"], res["num_updated"]
+                report.skipped, report.removed = res["num_skipped"], res["num_deleted"]
+                res = index(
+                    tick(d for doc, ps in loaded for p in ps for d in sentence_documents(p, doc.text)),
+                    self.sentence_records, self.store.sentences,
+                    cleanup="scoped_full", source_id_key="source", key_encoder="sha256", batch_size=512,
+                )
+                report.sentences_added = res["num_added"]
+            self._save_manifest(manifest)
+            report.removed += self._remove_vanished(roots, manifest, report)
+        except (StoreError, DocumentError):
+            raise
+        except Exception as exc:
+            raise wrap_store_error(exc) from exc
+        finally:
+            if bar is not None:
+                bar.close()
+        report.seconds = time.perf_counter() - t0
+        if report.changed and self.on_change:
+            self.on_change()
+        return report
+
+    def _remove_vanished(self, roots: list[Path], manifest: dict[str, dict], report: IngestReport) -> int:
+        """Drop passages of sources that were under an ingested folder and are gone from disk."""
+        resolved_roots = [Path(r).resolve() for r in roots]
+        removed = 0
+        for source, info in sorted(manifest.items()):
+            abs_path = Path(info.get("abs_path", ""))
+            inside = any(abs_path == r or r in abs_path.parents for r in resolved_roots)
+            if not inside or abs_path.exists():
+                continue
+            removed += self.remove_source(source)
+            report.removed_sources.append(source)
+        return removed
+
+    def remove_source(self, source: str) -> int:
+        """Delete every passage and sentence of ``source``; returns passages removed."""
+        removed = 0
+        for records, store in ((self.passage_records, self.store.passages),
+                               (self.sentence_records, self.store.sentences)):
+            keys = records.list_keys(group_ids=[source])
+            if keys:
+                store.delete(ids=keys)
+                records.delete_keys(keys)
+                if store is self.store.passages:
+                    removed = len(keys)
+        manifest = self.manifest()
+        if manifest.pop(source, None) is not None:
+            self._save_manifest(manifest)
+        self.text_file(source).unlink(missing_ok=True)
+        if removed and self.on_change:
+            self.on_change()
+        return removed

@@ -1,0 +1,136 @@
+"""Split a source text into passages of whole sentences, with exact offsets.
+
+Sentences come from pysbd (rule-based, handles "U.S." and "Mr."), run line by
+line so a heading or a list item never fuses with the next paragraph. Passages
+pack consecutive sentences up to ``max_chars``, preferring to break where the
+source breaks a line, and never across a blank line. Every offset indexes the
+source text, so ``text[start:end]`` is the passage or sentence verbatim.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+MAX_CHARS = 900  # ~150 words: one paragraph of an article, well under MiniLM's 256-token window
+MIN_CHARS = 200  # a passage shorter than this absorbs the next line (e.g. a heading)
+
+
+@dataclass(frozen=True)
+class Passage:
+    id: str
+    source: str
+    title: str
+    start: int
+    end: int
+    text: str
+    sentences: tuple[tuple[int, int], ...]  # absolute offsets of each sentence
+    ordinal: int
+
+
+@lru_cache(maxsize=1)
+def _segmenter():
+    import pysbd
+
+    return pysbd.Segmenter(language="en", clean=False, char_span=True)
+
+
+_FALLBACK = re.compile(r"[^.!?]+(?:[.!?]+[\"'”’)\]]*|$)")
+
+
+def _segment_line(line: str) -> list[tuple[int, int]]:
+    """Sentence spans within one line, whitespace trimmed."""
+    spans: list[tuple[int, int]] = []
+    try:
+        pieces = [(s.start, s.end) for s in _segmenter().segment(line)]
+    except Exception:  # pysbd chokes on some exotic input; a regex is better than nothing
+        pieces = [(m.start(), m.end()) for m in _FALLBACK.finditer(line)]
+    for s, e in pieces:
+        # trim whitespace so quotes are clean and offsets still match
+        while s < e and line[s].isspace():
+            s += 1
+        while e > s and line[e - 1].isspace():
+            e -= 1
+        if e > s:
+            spans.append((s, e))
+    return spans or [(0, len(line))]
+
+
+def split_sentences(text: str, start: int = 0) -> list[tuple[int, int, bool]]:
+    """(start, end, breaks_paragraph) for every sentence of ``text[start:]``.
+
+    ``breaks_paragraph`` is True when a blank line precedes the sentence.
+    """
+    out: list[tuple[int, int, bool]] = []
+    pos = start
+    blank_before = True
+    for line in text[start:].split("\n"):
+        stripped = line.strip()
+        if not stripped:
+            blank_before = True
+        else:
+            first = True
+            for s, e in _segment_line(line):
+                out.append((pos + s, pos + e, blank_before if first else False))
+                first = False
+            blank_before = False
+        pos += len(line) + 1
+    return out
+
+
+def _line_break_between(text: str, a_end: int, b_start: int) -> bool:
+    return "\n" in text[a_end:b_start]
+
+
+def passage_id(source: str, text: str, occurrence: int) -> str:
+    """Stable id: same source and same passage text give the same id across runs."""
+    h = hashlib.sha1(f"{source}\x00{occurrence}\x00{text}".encode()).hexdigest()
+    return h[:20]
+
+
+def split_passages(
+    text: str,
+    source: str,
+    title: str,
+    *,
+    body_start: int = 0,
+    max_chars: int = MAX_CHARS,
+    min_chars: int = MIN_CHARS,
+) -> list[Passage]:
+    sentences = split_sentences(text, body_start)
+    groups: list[list[tuple[int, int]]] = []
+    current: list[tuple[int, int]] = []
+    for s, e, para_break in sentences:
+        if current:
+            cur_len = current[-1][1] - current[0][0]
+            new_len = e - current[0][0]
+            line_break = _line_break_between(text, current[-1][1], s)
+            if para_break or new_len > max_chars or (line_break and cur_len >= min_chars):
+                groups.append(current)
+                current = []
+        current.append((s, e))
+    if current:
+        groups.append(current)
+
+    passages: list[Passage] = []
+    seen: dict[str, int] = {}
+    for i, group in enumerate(groups):
+        start, end = group[0][0], group[-1][1]
+        body = text[start:end]
+        occ = seen.get(body, 0)
+        seen[body] = occ + 1
+        passages.append(
+            Passage(
+                id=passage_id(source, body, occ),
+                source=source,
+                title=title,
+                start=start,
+                end=end,
+                text=body,
+                sentences=tuple(group),
+                ordinal=i,
+            )
+        )
+    return passages
