@@ -1,0 +1,58 @@
+"""Shared fixtures: one real embedding model per session, and stores built from knowledge/.
+
+Real-model tests share ``embedder`` (session-scoped) so the model loads once.
+Tests that need their own store call ``make_assistant(tmp_path)``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+ROOT = Path(__file__).resolve().parents[1]
+KNOWLEDGE = ROOT / "knowledge"
+
+
+@pytest.fixture(scope="session")
+def embedder():
+    from assistant.embedder import Embedder
+
+    return Embedder()
+
+
+@pytest.fixture(scope="session")
+def knowledge_copy(tmp_path_factory) -> Path:
+    """A private copy of knowledge/ so tests can never alter the real one."""
+    dst = tmp_path_factory.mktemp("knowledge")
+    for f in KNOWLEDGE.iterdir():
+        shutil.copy(f, dst / f.name)
+    return dst
+
+
+@pytest.fixture(scope="session")
+def bot(embedder, tmp_path_factory, knowledge_copy):
+    """An Assistant over the shipped article in a throwaway embedded store (read-only use)."""
+    from assistant import Assistant, Settings
+
+    data = tmp_path_factory.mktemp("data")
+    return Assistant(Settings(data_dir=data, knowledge_dir=knowledge_copy), embedder=embedder)
+
+
+@pytest.fixture
+def make_assistant(embedder):
+    """Factory: an Assistant with its own data and knowledge folders."""
+    from assistant import Assistant, Settings
+
+    def make(data_dir: Path, knowledge_dir: Path | None = None, **kwargs):
+        settings = Settings(data_dir=data_dir, knowledge_dir=knowledge_dir or KNOWLEDGE, **kwargs)
+        return Assistant(settings, embedder=embedder, auto_ingest=kwargs.pop("auto_ingest", None))
+
+    return make
