@@ -146,14 +146,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=7860)
     p.add_argument("--share", action="store_true", help="ask Gradio for a public link (off by default)")
     p.add_argument("--auth", help="user:password required to open the chat (or ASSISTANT_AUTH)")
+    p.add_argument("--max-upload-mb", type=float, default=10, help="largest document the page accepts (default 10)")
+    p.add_argument("--concurrency", type=int, default=8, help="questions answered at the same time (default 8)")
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("eval", parents=[common], help="score answers on an eval set and write a report")
     p.add_argument("--dataset", type=Path, help="JSONL eval set (default: the project's)")
     p.add_argument("--out", type=Path, help="report folder (default: evals/out)")
+    p.add_argument("--limit", type=int, help="score only the first N cases")
+    p.add_argument("--check", action="store_true", help="exit 1 when a metric misses evals/thresholds.json")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("bench", parents=[common], help="speed and memory benchmarks")
+    p.add_argument("--sizes", default="1000,10000", help="generated corpus sizes in passages (default 1000,10000)")
+    p.add_argument("--full", action="store_true", help="also run 100000 passages (about an hour or more)")
+    p.add_argument("--out", type=Path, help="results folder (default: evals/out/bench)")
+    p.add_argument("--queries", type=int, default=40, help="timed questions per size (default 40)")
+    p.add_argument("--backend", default="onnx", help="embedding backend: onnx | onnx-int8 | torch")
+    p.add_argument("--no-baseline", action="store_true", help="skip the plain LangChain recipe")
     p.set_defaults(func=cmd_bench)
     return parser
 

@@ -9,23 +9,29 @@ configured).
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from . import followup
 from .embedder import Embedder
-from .errors import InvalidQuestion, StoreError
+from .errors import InvalidQuestion
 from .extractive import ExtractiveAnswerer, Retrieval, refusal, score_sentences
 from .retriever import HybridRetriever
 from .settings import Settings
 from .store import Store, wrap_store_error
-from .text import key_terms
+from .text import aliases, key_terms
 from .types import Answer
 
 if TYPE_CHECKING:
-    from ingest import IngestReport, Ingestor
+    from ingest import Ingestor, IngestReport
+
+
+def _known(stems: list[str], vocab: set[str]) -> bool:
+    """A name is known when it, or one of its aliases ("US" → "United States"), is in the corpus."""
+    return all(s in vocab for s in stems) or any(all(s in vocab for s in alt) for alt in aliases(stems))
 
 
 class Assistant:
@@ -64,14 +70,14 @@ class Assistant:
 
     # -- documents
     @property
-    def ingestor(self) -> "Ingestor":
+    def ingestor(self) -> Ingestor:
         if self._ingestor is None:
             from ingest import Ingestor
 
             self._ingestor = Ingestor(self.store, self.settings, on_change=self.retriever.invalidate)
         return self._ingestor
 
-    def ingest(self, paths: list[Path] | None = None, *, progress: bool = True) -> "IngestReport":
+    def ingest(self, paths: list[Path] | None = None, *, progress: bool = True) -> IngestReport:
         """Bring the store in step with ``paths`` (default: the knowledge folder)."""
         return self.ingestor.run(paths, progress=progress)
 
@@ -104,7 +110,7 @@ class Assistant:
         lex = self.retriever.lexical()
         vectors = self._sentence_vectors([p.id for p in passages])
         sentences = score_sentences(question, standalone, qvec, passages, vectors, lex)
-        missing = [t for t in dict.fromkeys(key_terms(question)) if t not in lex.vocab]
+        missing = [phrase for phrase, stems in key_terms(question) if not _known(stems, lex.vocab)]
         return Retrieval(question, standalone, passages, sentences, missing)
 
     def _sentence_vectors(self, passage_ids: list[str]) -> dict[tuple[str, int], np.ndarray]:

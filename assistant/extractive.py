@@ -16,23 +16,28 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .retriever import LexicalIndex, ScoredPassage
-from .text import key_terms, terms, words
+from .text import alias_terms, terms, words
 from .types import Answer, Citation
 
 # Weights and thresholds were fitted on evals/dataset.jsonl (answerable vs.
 # unanswerable cases) with a coarse grid search, then rounded.
-W_SENT_DENSE = 0.50
-W_LEXICAL = 0.35
-W_PASSAGE = 0.15
+W_SENT_DENSE = 0.40
+W_LEXICAL = 0.25
+W_PASSAGE = 0.35
 TYPE_BONUS = 0.06
-MIN_SCORE = 0.36  # below this the best sentence does not answer the question
-MIN_DENSE = 0.25  # the best passage must be at least this close in meaning
-SECOND_RATIO = 0.85  # a second sentence must score this close to the first…
+MIN_SCORE = 0.42  # below this the best sentence does not answer the question
+MIN_DENSE = 0.20  # the best passage must be at least this close in meaning
+SECOND_RATIO = 0.85  # a second, non-adjacent sentence must score this close to the first…
+NEXT_RATIO = 0.4  # the sentence after the best one joins it when it scores at least this share
 MAX_ANSWER_WORDS = 70  # …and both must stay short enough to read at a glance
 
 _NUMBER = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|hundreds?|thousands?|millions?|billions?|percent|dozens?)\b", re.I)
 _DATE = re.compile(r"\b(1[89]\d\d|20\d\d|January|February|March|April|May|June|July|August|September|October|November|December|spring|summer|autumn|fall|winter|since|until|after|before)\b", re.I)
-_NAME = re.compile(r"(?<!^)(?<![.!?]\s)\b[A-Z][a-z]+(?:\s+[A-Z][a-z]+)*")
+# a person or body: two capitalised words in a row ("Shinzo Abe") or a role noun
+_NAME = re.compile(
+    r"\b[A-Z][a-z]+\s+[A-Z][a-z]+\b|\b(minister|president|officials?|leaders?|agency|ministry|government|"
+    r"parliament|public|society|Kremlin|chancellor|secretary|spokesperson|cabinet)\b"
+)
 
 
 def answer_type(question: str) -> str:
@@ -41,6 +46,8 @@ def answer_type(question: str) -> str:
         return "number"
     if re.search(r"\bwhen\b|\bwhat (year|date|month)\b|\bsince when\b", q):
         return "date"
+    if re.search(r"^\s*why\b|\bwhy (do|does|did|is|are|was|were|would|has|have)\b|\breasons?\b|\bhow come\b|\bmotiv", q):
+        return "reason"
     if re.search(r"\bwho\b|\bwhich (person|leader|official|minister|agency|ministry|company|country|countries)\b", q):
         return "name"
     return "other"
@@ -65,6 +72,8 @@ class ScoredSentence:
     score: float
     dense: float
     lexical: float
+    type_match: bool = False
+    index: int = 0  # position of the sentence in its passage
 
 
 @dataclass
@@ -78,6 +87,14 @@ class Retrieval:
     missing_terms: list[str] = field(default_factory=list)  # names/numbers no source mentions
 
 
+_ANAPHORIC_START = re.compile(
+    r"^(it|its|this|that|these|those|they|their|them|such|both|he|his|she|her|"
+    r"the (move|step|decision|country|government|two)|to this end|for this reason|as a result|therefore|thus|"
+    r"in other words|that is why|this is why)\b",
+    re.I,
+)
+
+
 def score_sentences(
     question: str,
     query: str,
@@ -86,25 +103,33 @@ def score_sentences(
     sentence_vectors: dict[tuple[str, int], np.ndarray],
     lex: LexicalIndex,
 ) -> list[ScoredSentence]:
-    """Score every sentence of ``passages``; ``query`` is the standalone form of ``question``."""
+    """Score every sentence of ``passages``; ``query`` is the standalone form of ``question``.
+
+    A sentence that opens with a pronoun ("It is designed to…") borrows half
+    credit for the words of the sentence before it, which it refers to.
+    """
     q_terms = list(dict.fromkeys(terms(query)))
     own_terms = set(terms(question))
     weights = {t: lex.idf(t) * (1.0 if t in own_terms else 0.5) for t in q_terms}
-    total = sum(weights.values()) or 1.0
+    for t in alias_terms(q_terms):
+        weights.setdefault(t, 0.5 * lex.idf(t))
+    total = sum(w for t, w in weights.items() if t in q_terms) or 1.0
     kind = answer_type(question)
     out: list[ScoredSentence] = []
     for p in passages:
         base = p.start
+        prev_terms: set[str] = set()
         for i, (s, e) in enumerate(p.sentences):
             text = p.text[s - base : e - base]
             vec = sentence_vectors.get((p.id, i))
             dense = float(np.dot(vec, qvec)) if vec is not None else p.dense
             s_terms = set(terms(text))
-            lexical = sum(w for t, w in weights.items() if t in s_terms) / total
-            score = W_SENT_DENSE * dense + W_LEXICAL * lexical + W_PASSAGE * p.dense
-            if kind != "other" and _type_match(kind, text):
-                score += TYPE_BONUS
-            out.append(ScoredSentence(p, s, e, text, score, dense, lexical))
+            ctx = prev_terms if _ANAPHORIC_START.match(text) else set()
+            lexical = min(1.0, sum(w if t in s_terms else 0.5 * w if t in ctx else 0.0 for t, w in weights.items()) / total)
+            match = kind != "other" and _type_match(kind, text)
+            score = W_SENT_DENSE * dense + W_LEXICAL * lexical + W_PASSAGE * p.dense + (TYPE_BONUS if match else 0.0)
+            out.append(ScoredSentence(p, s, e, text, score, dense, lexical, match, i))
+            prev_terms = s_terms
     out.sort(key=lambda x: -x.score)
     return out
 
@@ -144,27 +169,44 @@ class ExtractiveAnswerer:
     def answer(self, r: Retrieval, history: list[dict] | None = None) -> Answer:
         if not self.answerable(r):
             return refusal(r.question, r.missing_terms)
-        best = r.sentences[0]
-        chosen = [best]
-        covered = set(terms(best.text))
-        for cand in r.sentences[1:4]:
-            if cand.score < SECOND_RATIO * best.score:
-                break
-            n_words = len(words(best.text)) + len(words(cand.text))
-            new_terms = set(terms(r.standalone)) & (set(terms(cand.text)) - covered)
-            if n_words <= MAX_ANSWER_WORDS and new_terms and (cand.passage.id, cand.start) != (best.passage.id, best.start):
-                chosen.append(cand)
-                break
-        # keep source order when both come from the same passage: reads naturally
-        if len(chosen) == 2 and chosen[0].passage.id == chosen[1].passage.id and chosen[1].start < chosen[0].start:
-            chosen.reverse()
+        chosen = self.select(r)
         citations = [_citation(i + 1, s) for i, s in enumerate(chosen)]
         text = " ".join(f"{c.quote} [{c.n}]" for c in citations)
         return Answer(text=text, answered=True, citations=citations, question=r.question, standalone_question=r.standalone)
 
+    def select(self, r: Retrieval) -> list[ScoredSentence]:
+        """The best sentence, plus one more when it completes the answer and fits the word budget.
+
+        The extra sentence is, in order of preference: the sentence before the best
+        one when the best opens with a pronoun ("It is designed to…"); the sentence
+        after it when that one continues the thought or the question asks why; or
+        another high-scoring sentence that covers question words the first lacks.
+        """
+        best = r.sentences[0]
+        by_pos = {(x.passage.id, x.index): x for x in r.sentences}
+        budget = MAX_ANSWER_WORDS - len(words(best.text))
+        prev = by_pos.get((best.passage.id, best.index - 1))
+        nxt = by_pos.get((best.passage.id, best.index + 1))
+        reason = answer_type(r.question) == "reason"
+        if prev is not None and _ANAPHORIC_START.match(best.text) and len(words(prev.text)) <= budget:
+            return [prev, best]
+        if nxt is not None and (reason or _ANAPHORIC_START.match(nxt.text)) and len(words(nxt.text)) <= budget \
+                and nxt.score >= NEXT_RATIO * best.score:
+            return [best, nxt]
+        covered = set(terms(best.text))
+        for cand in r.sentences[1:4]:
+            if cand.score < SECOND_RATIO * best.score:
+                break
+            new_terms = set(terms(r.standalone)) & (set(terms(cand.text)) - covered)
+            if len(words(cand.text)) <= budget and new_terms:
+                pair = [best, cand]
+                if cand.passage.id == best.passage.id and cand.index < best.index:
+                    pair.reverse()  # keep source order within a passage: reads naturally
+                return pair
+        return [best]
+
     def stream(self, r: Retrieval, history: list[dict] | None = None):
         """Yield the answer text in word-sized pieces, then the Answer (for a uniform UI)."""
         ans = self.answer(r, history)
-        for piece in re.findall(r"\S+\s*", ans.text):
-            yield piece
+        yield from re.findall(r"\S+\s*", ans.text)
         yield ans

@@ -1,4 +1,4 @@
-"""Hybrid retrieval: dense (Chroma, cosine) + BM25, fused by reciprocal rank.
+"""Hybrid retrieval: dense passages, dense sentences (Chroma, cosine) and BM25, fused by reciprocal rank.
 
 Dense search finds paraphrases, BM25 finds rare exact words (names, numbers)
 that MiniLM blurs; reciprocal rank fusion needs no score calibration between
@@ -64,7 +64,7 @@ class LexicalIndex:
     vocab: set[str] = field(default_factory=set)
 
     @classmethod
-    def build(cls, ids: list[str], texts: list[str]) -> "LexicalIndex":
+    def build(cls, ids: list[str], texts: list[str]) -> LexicalIndex:
         import bm25s
 
         tokenized = [terms(t) for t in texts]
@@ -162,8 +162,21 @@ class HybridRetriever(BaseRetriever):
             p.dense = 1.0 - float(dist)
             p.score += 1.0 / (RRF_K + rank + 1)
             found[p.id] = p
+        # sentence-level dense search: a passage with one sentence squarely on the
+        # question can look average as a whole (long paragraphs mix topics)
+        try:
+            sent = self.store.sentence_collection.query(
+                query_embeddings=[qvec.tolist()], n_results=min(n, max(1, int(self.store.sentence_collection.count()))),
+                include=["metadatas", "distances"])
+        except Exception as exc:
+            raise wrap_store_error(exc) from exc
+        sentence_rank: list[str] = []
+        for meta in sent["metadatas"][0]:
+            if meta["passage_id"] not in sentence_rank:
+                sentence_rank.append(meta["passage_id"])
         bm25_hits = lex.search(terms(query), n)
-        missing = [lex.ids[i] for i, _ in bm25_hits if lex.ids[i] not in found]
+        wanted = [lex.ids[i] for i, _ in bm25_hits] + sentence_rank
+        missing = list(dict.fromkeys(pid for pid in wanted if pid not in found))
         if missing:
             try:
                 got = col.get(where={"passage_id": {"$in": missing}}, include=["documents", "metadatas", "embeddings"])
@@ -177,6 +190,10 @@ class HybridRetriever(BaseRetriever):
             p = found.get(lex.ids[i])
             if p is not None:
                 p.bm25 = score
+                p.score += 1.0 / (RRF_K + rank + 1)
+        for rank, pid in enumerate(sentence_rank):
+            p = found.get(pid)
+            if p is not None:
                 p.score += 1.0 / (RRF_K + rank + 1)
         ranked = sorted(found.values(), key=lambda p: (-p.score, -p.dense))
         return ranked[:k]

@@ -84,7 +84,7 @@ class Store:
             ) from exc
 
     @classmethod
-    def open(cls, settings: Settings, embedder: Embeddings) -> "Store":
+    def open(cls, settings: Settings, embedder: Embeddings) -> Store:
         return cls(make_client(settings), embedder, settings.collection)
 
     @property
@@ -103,10 +103,37 @@ class Store:
             raise wrap_store_error(exc) from exc
 
 
+_CONNECTION_ERRORS = ("ConnectError", "ConnectTimeout", "ReadError", "ReadTimeout", "RemoteProtocolError",
+                      "WriteError", "PoolTimeout", "ConnectionError", "ConnectionRefusedError")
+
+
+def is_connection_error(exc: BaseException) -> bool:
+    """True when ``exc`` (or what caused it) is a transport failure, not a bad request."""
+    seen: set[int] = set()
+    cur: BaseException | None = exc
+    while cur is not None and id(cur) not in seen:
+        seen.add(id(cur))
+        if type(cur).__name__ in _CONNECTION_ERRORS or "Could not connect to tenant" in str(cur):
+            return True
+        cur = cur.__cause__ or cur.__context__
+    return False
+
+
 def wrap_store_error(exc: Exception) -> StoreError:
-    """Turn a chromadb/transport failure into a StoreError with a hint."""
+    """Turn a chromadb/transport failure into a StoreError with a hint.
+
+    A lost Chroma server gets its own message: nothing is wrong with the data,
+    and the next request reconnects by itself once the server is back (the HTTP
+    client opens a new connection per failed one), so the app needs no restart.
+    """
     if isinstance(exc, StoreError):
         return exc
+    if is_connection_error(exc):
+        return StoreError(
+            f"Lost the connection to the Chroma server ({type(exc).__name__}: {exc}).",
+            "Check that `chroma run` is up; the assistant reconnects on the next request, "
+            "and a re-run of `assistant ingest` completes an interrupted ingest without duplicates.",
+        )
     return StoreError(
         f"The vector store failed: {type(exc).__name__}: {exc}",
         "If you use a Chroma server, check that it is running; otherwise re-run `assistant ingest`.",

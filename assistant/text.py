@@ -61,21 +61,92 @@ def terms(text: str) -> list[str]:
 _NUMBER = re.compile(r"\d")
 
 
-def key_terms(question: str) -> list[str]:
+def key_terms(question: str) -> list[tuple[str, list[str]]]:
     """Words a correct answer's source must contain: names and numbers in the question.
 
     Capitalised words after the first, acronyms and digits mark the specific
     thing asked about; a corpus lacking them cannot answer (e.g. "South Korea",
-    "2019").
+    "2019"). Adjacent capitalised words form one phrase. Returns (phrase as
+    written, its stems) pairs.
     """
-    toks = re.findall(r"[A-Za-z][A-Za-z'’.-]*[A-Za-z]|\d[\d,.]*", question)
-    out: list[str] = []
-    for i, tok in enumerate(toks):
-        tok = tok.rstrip(".").replace("’", "'")
+    toks = list(re.finditer(r"[A-Za-z][A-Za-z'’.-]*[A-Za-z]|\d[\d,.]*", question))
+    out: list[tuple[str, list[str]]] = []
+    phrase: list[str] = []
+    last_end = -1
+
+    def flush() -> None:
+        if phrase:
+            text = " ".join(phrase)
+            out.append((text, terms(text)))
+            phrase.clear()
+
+    for i, m in enumerate(toks):
+        tok = m.group().rstrip(".").replace("’", "'")
         if tok.endswith("'s"):
             tok = tok[:-2]
         is_number = bool(_NUMBER.search(tok))
         is_name = i > 0 and tok[:1].isupper() and tok.lower() not in STOPWORDS
-        if is_number or is_name:
-            out.extend(terms(tok))
+        if is_name and phrase and question[last_end:m.start()].strip() == "":
+            phrase.append(tok)
+        else:
+            flush()
+            if is_name:
+                phrase.append(tok)
+            elif is_number:
+                out.append((tok, terms(tok)))
+        last_end = m.end()
+    flush()
+    return [(text, stems) for text, stems in out if stems]
+
+
+# Common abbreviations and demonyms of the entities news text names. General
+# English knowledge, not tuned to any question: "US" should match "United
+# States", "Chinese" should match "China".
+_ALIAS_GROUPS = [
+    ["US", "U.S.", "USA", "United States", "America", "American", "Americans"],
+    ["UK", "U.K.", "United Kingdom", "Britain", "British"],
+    ["EU", "European Union"],
+    ["UN", "United Nations"],
+    ["PM", "Prime Minister"],
+    ["USSR", "Soviet Union", "Soviet"],
+    ["NATO", "North Atlantic Treaty Organization"],
+    ["DPRK", "North Korea", "North Korean"],
+    ["PRC", "China", "Chinese", "Beijing"],
+    ["Japan", "Japanese", "Tokyo"],
+    ["Russia", "Russian", "Russians", "Moscow", "Kremlin"],
+    ["Ukraine", "Ukrainian", "Ukrainians", "Kyiv", "Kiev"],
+    ["Korea", "Korean", "Koreans"],
+    ["Taiwan", "Taiwanese", "Taipei"],
+    ["Germany", "German", "Germans", "Berlin"],
+    ["France", "French", "Paris"],
+    ["India", "Indian", "Indians"],
+    ["Israel", "Israeli", "Israelis"],
+    ["Turkey", "Turkish"],
+    ["Canada", "Canadian", "Canadians"],
+    ["Europe", "European", "Europeans"],
+]
+
+
+@lru_cache(maxsize=1)
+def _alias_index() -> dict[tuple[str, ...], list[tuple[str, ...]]]:
+    index: dict[tuple[str, ...], list[tuple[str, ...]]] = {}
+    for group in _ALIAS_GROUPS:
+        stems = [tuple(terms(name)) for name in group]
+        for s in stems:
+            if s:
+                index.setdefault(s, []).extend(o for o in stems if o and o != s)
+    return index
+
+
+def aliases(stems: list[str]) -> list[tuple[str, ...]]:
+    """Other names (as stem tuples) for the phrase with these stems."""
+    return _alias_index().get(tuple(stems), [])
+
+
+def alias_terms(stems: list[str]) -> set[str]:
+    """Stems of every alias of each single word and of the whole phrase."""
+    out: set[str] = set()
+    for key in [tuple(stems), *((s,) for s in stems)]:
+        for alt in _alias_index().get(key, []):
+            out.update(alt)
     return out

@@ -4,7 +4,7 @@ Run it with ``assistant ingest [PATHS...]``.
 """
 
 from .loaders import SUPPORTED_SUFFIXES, SourceDoc, load_source
-from .pipeline import IngestReport, Ingestor
+from .pipeline import Ingestor, IngestReport
 from .splitter import Passage, split_passages, split_sentences
 
 __all__ = [

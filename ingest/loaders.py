@@ -1,7 +1,7 @@
 """Load one source file into plain text plus a title.
 
 ``.txt`` and ``.md`` are read verbatim (so citation offsets index the file itself);
-``.html`` goes through LangChain's BeautifulSoup loader and ``.pdf`` through its
+``.html`` goes through BeautifulSoup and ``.pdf`` through its
 pypdf loader. Anything unreadable raises ``DocumentError`` with the reason, so
 the pipeline can report it by name and carry on with the other files.
 """
@@ -88,19 +88,27 @@ def _load_text(path: Path, raw: bytes) -> tuple[str, str | None, int]:
     return text, title, body_start
 
 
-def _load_html(path: Path) -> tuple[str, str | None]:
-    from langchain_community.document_loaders import BSHTMLLoader
+def _load_html(path: Path, raw: bytes) -> tuple[str, str | None]:
+    """Visible text of an HTML page, one block per line (script/style dropped)."""
+    from bs4 import BeautifulSoup
 
     try:
-        docs = BSHTMLLoader(str(path), open_encoding="utf-8", get_text_separator="\n").load()
+        soup = BeautifulSoup(_decode(raw, path), "html.parser")
+    except DocumentError:
+        raise
     except Exception as exc:
-        raise DocumentError(f"{path.name}: cannot parse HTML ({exc}).", "Check the file is valid UTF-8 HTML.") from exc
-    text = "\n".join(d.page_content for d in docs)
-    # collapse the blank-line noise BeautifulSoup leaves between tags
-    lines = [re.sub(r"[ \t]+", " ", ln).strip() for ln in text.splitlines()]
-    text = "\n".join(ln for ln in lines if ln)
-    title = (docs[0].metadata.get("title") or "").strip() if docs else ""
-    return text, title or None
+        raise DocumentError(f"{path.name}: cannot parse HTML ({exc}).", "Check the file is valid HTML.") from exc
+    for tag in soup(["script", "style", "noscript", "template", "head"]):
+        if tag.name == "head":
+            continue
+        tag.decompose()
+    title = soup.title.get_text(strip=True) if soup.title else ""
+    if soup.head:
+        soup.head.decompose()
+    text = soup.get_text("\n")
+    # collapse the whitespace noise between tags: one block of text per line
+    lines = [re.sub(r"[ \t\r\f\v]+", " ", ln).strip() for ln in text.splitlines()]
+    return "\n".join(ln for ln in lines if ln), title or None
 
 
 def _load_pdf(path: Path) -> tuple[str, str | None]:
@@ -137,7 +145,7 @@ def load_source(path: Path, knowledge_dir: Path | None = None) -> SourceDoc:
 
     body_start = 0
     if suffix in (".html", ".htm"):
-        text, title = _load_html(path)
+        text, title = _load_html(path, raw)
     elif suffix == ".pdf":
         if not raw.startswith(b"%PDF"):
             raise DocumentError(f"{path.name}: not a PDF (no %PDF header).", "Re-export the PDF.")
@@ -165,7 +173,7 @@ def discover(paths: list[Path]) -> list[Path]:
         p = Path(p)
         if p.is_dir():
             for f in sorted(p.rglob("*")):
-                if f.is_file() and not f.name.startswith(".") and not f.name.endswith(META_SUFFIX):
+                if (f.is_file() or f.is_symlink()) and not f.name.startswith(".") and not f.name.endswith(META_SUFFIX):
                     found.append(f)
         elif not p.name.endswith(META_SUFFIX):
             found.append(p)

@@ -17,9 +17,9 @@ import json
 import os
 import threading
 import time
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
 
 from langchain_core.documents import Document
 from langchain_core.indexing import index

@@ -1,0 +1,80 @@
+"""python -m evals.calibrate [--grid] [--dataset evals/dataset.jsonl]
+
+Fits the extractive answerer's sentence-score weights and refusal thresholds on
+the development set (never on evals/holdout.jsonl, which stays unseen so the
+eval report can say how well the fit generalises). The objective counts each
+answerable case answered correctly with a correct citation, plus each
+unanswerable case refused, equally.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import sys
+from pathlib import Path
+
+import assistant.extractive as ex
+from assistant import Assistant, Settings
+from evals.metrics import answer_present, citation_correct, word_count
+
+HERE = Path(__file__).resolve().parent
+
+
+def evaluate(bot: Assistant, cases: list[dict], verbose: bool = False) -> tuple[float, float, int, int]:
+    """(answer accuracy, refusal recall, n answerable, n unanswerable) with the current parameters."""
+    ok_a = n_a = ok_u = n_u = 0
+    for c in cases:
+        history: list[dict] = []
+        for turn in c.get("history", []):
+            reply = bot.ask(turn["content"], history)
+            history += [{"role": "user", "content": turn["content"]}, {"role": "assistant", "content": reply.text}]
+        a = bot.ask(c["question"], history)
+        if c.get("unanswerable"):
+            n_u += 1
+            ok = not a.answered
+            ok_u += ok
+        else:
+            n_a += 1
+            cites = []
+            for cit in a.citations:
+                d = cit.to_dict()
+                d["valid"] = bot.source_text(cit.path)[cit.start : cit.end] == cit.quote
+                cites.append(d)
+            ok = (a.answered and answer_present(a.text, c["answers"]) and word_count(a.text) <= 80
+                  and any(citation_correct(d, c["answers"], c.get("support", "")) for d in cites))
+            ok_a += ok
+        if verbose and not ok:
+            print(f"  miss {c['id']}: {c['question']!r} -> {a.text[:120]!r}")
+    return ok_a / max(n_a, 1), ok_u / max(n_u, 1), n_a, n_u
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--dataset", type=Path, default=HERE / "dataset.jsonl")
+    ap.add_argument("--data-dir", type=Path, default=Path("data-calibrate"))
+    ap.add_argument("--grid", action="store_true", help="search weights and thresholds")
+    args = ap.parse_args(argv)
+    cases = [json.loads(line) for line in args.dataset.read_text(encoding="utf-8").splitlines() if line.strip()]
+    bot = Assistant(Settings(data_dir=args.data_dir))
+    if not args.grid:
+        acc, ref, na, nu = evaluate(bot, cases, verbose=True)
+        print(f"answer accuracy {acc:.3f} on {na}, refusal recall {ref:.3f} on {nu}")
+        return 0
+    best = None
+    grid = itertools.product([0.4, 0.5, 0.6], [0.25, 0.35, 0.45], [0.33, 0.36, 0.39, 0.42, 0.45], [0.2, 0.3])
+    for w_dense, w_lex, min_score, min_dense in grid:
+        ex.W_SENT_DENSE, ex.W_LEXICAL, ex.W_PASSAGE = w_dense, w_lex, round(1 - w_dense - w_lex, 2)
+        bot.extractive.min_score, bot.extractive.min_dense = min_score, min_dense
+        acc, ref, na, nu = evaluate(bot, cases)
+        objective = acc * na + ref * nu
+        if best is None or objective > best[0]:
+            best = (objective, w_dense, w_lex, min_score, min_dense, acc, ref)
+            print(f"objective {objective:.0f}: W_SENT_DENSE={w_dense} W_LEXICAL={w_lex} MIN_SCORE={min_score} "
+                  f"MIN_DENSE={min_dense} -> accuracy {acc:.3f}, refusal recall {ref:.3f}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# bash scripts/test.sh [PYTEST ARGS...]
+#
+# The README's test command: installs everything the tests need on a fresh
+# machine (a venv with the project and its test extras, Debian's chromium for the
+# browser tests) and runs the whole suite with the network treated as absent.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 ANONYMIZED_TELEMETRY=False GRADIO_ANALYTICS_ENABLED=False
+
+# Debian's chromium drives the browser tests (never a downloaded browser build).
+if ! command -v chromium >/dev/null 2>&1; then
+    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium chromium-driver >/dev/null
+fi
+
+VENV="${VENV:-.venv}"
+[ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
+"$VENV/bin/pip" install -q --upgrade pip
+"$VENV/bin/pip" install -q -e ".[test]"
+
+exec "$VENV/bin/python" -m pytest "$@"
