@@ -31,12 +31,17 @@ SECOND_RATIO = 0.85  # a second, non-adjacent sentence must score this close to 
 NEXT_RATIO = 0.4  # the sentence after the best one joins it when it scores at least this share
 MAX_ANSWER_WORDS = 70  # …and both must stay short enough to read at a glance
 
-_NUMBER = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|hundreds?|thousands?|millions?|billions?|percent|dozens?)\b", re.I)
+# a quantity: digits that are not a year, or a number word ("forty-nine", "hundreds")
+_NUMBER = re.compile(
+    r"(?<![\d,.])(?!(?:1[89]|20)\d\d(?!\d))\d[\d,.]*|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
+    r"twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundreds?|thousands?|millions?|billions?|percent|dozens?)\b",
+    re.I,
+)
 _DATE = re.compile(r"\b(1[89]\d\d|20\d\d|January|February|March|April|May|June|July|August|September|October|November|December|spring|summer|autumn|fall|winter|since|until|after|before)\b", re.I)
 # a person or body: two capitalised words in a row ("Shinzo Abe") or a role noun
 _NAME = re.compile(
-    r"\b[A-Z][a-z]+\s+[A-Z][a-z]+\b|\b(minister|president|officials?|leaders?|agency|ministry|government|"
-    r"parliament|public|society|Kremlin|chancellor|secretary|spokesperson|cabinet)\b"
+    r"\b[A-Z][a-z]+\s+[A-Z][a-z]+\b|\b(?i:ministers?|president|officials?|leaders?|agency|ministry|government|"
+    r"parliament|public|society|kremlin|chancellor|secretary|spokesperson|cabinet)\b"
 )
 
 
@@ -170,6 +175,10 @@ class ExtractiveAnswerer:
         if not self.answerable(r):
             return refusal(r.question, r.missing_terms)
         chosen = self.select(r)
+        kind = answer_type(r.question)
+        if kind in ("number", "date") and not any(s.type_match for s in chosen):
+            # "how many"/"when" cannot be answered by a sentence without a quantity or a date
+            return refusal(r.question)
         citations = [_citation(i + 1, s) for i, s in enumerate(chosen)]
         text = " ".join(f"{c.quote} [{c.n}]" for c in citations)
         return Answer(text=text, answered=True, citations=citations, question=r.question, standalone_question=r.standalone)
