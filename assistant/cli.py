@@ -116,7 +116,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
+    # Global flags work before or after the subcommand; SUPPRESS keeps a subcommand's
+    # unset copy from overwriting a value given before it.
+    common = argparse.ArgumentParser(add_help=False, argument_default=argparse.SUPPRESS)
     common.add_argument("--data-dir", type=Path, help="store and records folder (ASSISTANT_DATA_DIR)")
     common.add_argument("--knowledge-dir", type=Path, help="documents folder (ASSISTANT_KNOWLEDGE_DIR)")
     common.add_argument("--chroma-url", help="use a Chroma server, e.g. http://127.0.0.1:8000 (ASSISTANT_CHROMA_URL)")

@@ -16,7 +16,10 @@ Backends:
   and ``onnxruntime``.
 - ``onnx-int8``: the same export with the weight matrices dynamically quantised to
   int8 (per channel). The attention-score products and the feed-forward output
-  projections stay in float, which keeps cosine vs torch ≥ 0.99 on the article.
+  projections stay in float, which keeps cosine vs torch ≥ 0.99 on the article
+  (eval set: same accuracy and recall as torch). About 1.3x faster than ``onnx``
+  here; activation scales are per batch, so a vector shifts slightly (cosine
+  > 0.99) with its batch-mates. Opt-in for that reason.
 - ``torch``: plain sentence-transformers, the reference.
 """
 
@@ -87,7 +90,8 @@ class OnnxEncoder:
     (what sentence-transformers does too); a one-text call pads nothing.
     """
 
-    def __init__(self, path: Path, onnx_file: Path, batch_size: int, threads: int | None = None) -> None:
+    def __init__(self, path: Path, onnx_file: Path, batch_size: int, threads: int | None = None,
+                 max_tokens: int = 2048) -> None:
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
@@ -108,6 +112,7 @@ class OnnxEncoder:
         self.session = ort.InferenceSession(str(onnx_file), opts, providers=["CPUExecutionProvider"])
         self.input_names = {i.name for i in self.session.get_inputs()}
         self.batch_size = batch_size
+        self.max_tokens = max_tokens
         self.dimension = int(self.session.get_outputs()[0].shape[-1] or 384)
 
     def _run(self, encodings: list[Any]) -> np.ndarray:
@@ -126,12 +131,29 @@ class OnnxEncoder:
         vecs /= np.clip(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-12, None)
         return vecs.astype(np.float32)
 
+    def batches(self, lengths: list[int]) -> list[list[int]]:
+        """Indices grouped by similar length, each batch within ``max_tokens`` padded tokens.
+
+        Memory of the attention step grows with batch x length², so a fixed
+        count of 256-token texts peaks at over 1 GB of RSS; a padded-token budget
+        keeps the peak flat (short sentences still go 64 at a time).
+        """
+        order = sorted(range(len(lengths)), key=lambda i: lengths[i])
+        out: list[list[int]] = []
+        cur: list[int] = []
+        for i in order:
+            if cur and (len(cur) >= self.batch_size or (len(cur) + 1) * lengths[i] > self.max_tokens):
+                out.append(cur)
+                cur = []
+            cur.append(i)
+        if cur:
+            out.append(cur)
+        return out
+
     def encode(self, texts: list[str]) -> np.ndarray:
         encodings = self.tokenizer.encode_batch(texts)
-        order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
         out = np.empty((len(texts), self.dimension), dtype=np.float32)
-        for s in range(0, len(order), self.batch_size):
-            idx = order[s : s + self.batch_size]
+        for idx in self.batches([len(e.ids) for e in encodings]):
             out[idx] = self._run([encodings[i] for i in idx])
         return out
 

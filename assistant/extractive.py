@@ -45,6 +45,9 @@ _NAME = re.compile(
 )
 
 
+_QUESTION_NUMBER = re.compile(r"\d[\d,.]*\d|\d")
+
+
 def answer_type(question: str) -> str:
     q = question.lower()
     if re.search(r"\bhow (many|much)\b|\bwhat (percentage|share|proportion|number|amount)\b|\bhow large\b", q):
@@ -179,6 +182,11 @@ class ExtractiveAnswerer:
         if kind in ("number", "date") and not any(s.type_match for s in chosen):
             # "how many"/"when" cannot be answered by a sentence without a quantity or a date
             return refusal(r.question)
+        context = " ".join(s.passage.text for s in chosen)
+        unmatched = [n for n in _QUESTION_NUMBER.findall(r.question) if n not in context]
+        if unmatched:
+            # a year or figure the question is about must be where the answer is ("a 2014 poll")
+            return refusal(r.question, unmatched)
         citations = [_citation(i + 1, s) for i, s in enumerate(chosen)]
         text = " ".join(f"{c.quote} [{c.n}]" for c in citations)
         return Answer(text=text, answered=True, citations=citations, question=r.question, standalone_question=r.standalone)
