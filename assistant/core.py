@@ -51,7 +51,9 @@ class Assistant:
         auto_ingest: bool | None = None,
     ) -> None:
         self.settings = settings or Settings()
-        self.embedder = embedder or Embedder(self.settings.model_path, backend=self.settings.embed_backend)
+        self.embedder = embedder or Embedder(
+            self.settings.model_path, backend=self.settings.embed_backend, cache_dir=self.settings.data_dir / "models"
+        )
         self.store = store or Store.open(self.settings, self.embedder)
         self.retriever = HybridRetriever(
             store=self.store, embedder=self.embedder, k=self.settings.top_k, candidates=self.settings.candidates
@@ -104,7 +106,8 @@ class Assistant:
     def retrieve(self, question: str, history: list[dict] | None = None) -> Retrieval:
         """Resolve follow-ups, find the top passages and score their sentences."""
         question = self.validate(question)
-        standalone = followup.resolve(question, history)
+        condense = getattr(self.answerer, "condense", None)  # an LLM rewrites follow-ups when there is one
+        standalone = condense(question, history) if condense else followup.resolve(question, history)
         qvec = self.embedder.embed_query_vector(standalone)
         passages = self.retriever.search(standalone, k=self.settings.top_k, query_vector=qvec)
         lex = self.retriever.lexical()

@@ -104,6 +104,7 @@ class HybridRetriever(BaseRetriever):
 
     _lexical: LexicalIndex | None = PrivateAttr(default=None)
     _lexical_count: int = PrivateAttr(default=-1)
+    _sentence_count: int = PrivateAttr(default=1)  # refreshed with the BM25 mirror, not per query
     _checked_at: float = PrivateAttr(default=0.0)
     _lock: Any = PrivateAttr(default_factory=threading.Lock)
 
@@ -139,6 +140,10 @@ class HybridRetriever(BaseRetriever):
                     raise wrap_store_error(exc) from exc
                 self._lexical = LexicalIndex.build(ids, texts)
                 self._lexical_count = count
+                try:
+                    self._sentence_count = max(1, int(self.store.sentence_collection.count()))
+                except Exception as exc:
+                    raise wrap_store_error(exc) from exc
             return self._lexical
 
     # -- search
@@ -166,7 +171,7 @@ class HybridRetriever(BaseRetriever):
         # question can look average as a whole (long paragraphs mix topics)
         try:
             sent = self.store.sentence_collection.query(
-                query_embeddings=[qvec.tolist()], n_results=min(n, max(1, int(self.store.sentence_collection.count()))),
+                query_embeddings=[qvec.tolist()], n_results=min(n, self._sentence_count),
                 include=["metadatas", "distances"])
         except Exception as exc:
             raise wrap_store_error(exc) from exc
