@@ -130,7 +130,8 @@ def test_refusal_follow_up_and_new_conversation(page, tmp_path):
 
     page.click("#new-conversation")
     page.wait_for_selector("#sources .sources-empty")
-    assert page.locator("#chat .bot").count() == 0
+    # the chat and the sources panel are separate components: wait for both to clear
+    page.wait_for_function("document.querySelectorAll('#chat .bot').length === 0", timeout=10_000)
     page.get_by_text("What equipment has Japan supplied to Ukraine?", exact=True).click()
     page.wait_for_selector("#sources #turn-1")
     assert "drones" in page.locator("#chat .bot").last.inner_text()
