@@ -29,6 +29,9 @@ if TYPE_CHECKING:
     from ingest import Ingestor, IngestReport
 
 
+SENTENCE_CACHE_PASSAGES = 20_000  # ~4 sentences x 384 floats each: about 120 MB at most
+
+
 def _known(stems: list[str], vocab: set[str]) -> bool:
     """A name is known when it, or one of its aliases ("US" → "United States"), is in the corpus."""
     return all(s in vocab for s in stems) or any(all(s in vocab for s in alt) for alt in aliases(stems))
@@ -67,6 +70,7 @@ class Assistant:
                 self.settings, chat_model=chat_model, fallback=self.extractive, embedder=self.embedder
             )
         self._ingestor: Ingestor | None = None
+        self._sentence_cache: dict[str, dict[int, np.ndarray]] = {}
         if (self.settings.auto_ingest if auto_ingest is None else auto_ingest) and self.store.count() == 0:
             self.ingest(progress=False)
 
@@ -117,17 +121,28 @@ class Assistant:
         return Retrieval(question, standalone, passages, sentences, missing)
 
     def _sentence_vectors(self, passage_ids: list[str]) -> dict[tuple[str, int], np.ndarray]:
-        if not passage_ids:
-            return {}
-        try:
-            got = self.store.sentence_collection.get(
-                where={"passage_id": {"$in": passage_ids}}, include=["metadatas", "embeddings"]
-            )
-        except Exception as exc:
-            raise wrap_store_error(exc) from exc
+        """Per-sentence vectors of these passages, from memory when seen before.
+
+        A passage id hashes the passage's source and text, so its sentences' vectors
+        never change: caching them is always safe and saves a store round trip.
+        """
+        cache = self._sentence_cache
+        wanted = [pid for pid in passage_ids if pid not in cache]
+        if wanted:
+            try:
+                got = self.store.sentence_collection.get(
+                    where={"passage_id": {"$in": wanted}}, include=["metadatas", "embeddings"]
+                )
+            except Exception as exc:
+                raise wrap_store_error(exc) from exc
+            fresh: dict[str, dict[int, np.ndarray]] = {pid: {} for pid in wanted}
+            for m, e in zip(got["metadatas"], got["embeddings"]):
+                fresh.setdefault(m["passage_id"], {})[int(m["ordinal"])] = np.asarray(e, dtype=np.float32)
+            if len(cache) + len(fresh) > SENTENCE_CACHE_PASSAGES:
+                cache.clear()
+            cache.update({pid: vecs for pid, vecs in fresh.items() if vecs})
         return {
-            (m["passage_id"], int(m["ordinal"])): np.asarray(e, dtype=np.float32)
-            for m, e in zip(got["metadatas"], got["embeddings"])
+            (pid, i): vec for pid in passage_ids for i, vec in (cache.get(pid) or {}).items()
         }
 
     def ask(self, question: str, history: list[dict] | None = None) -> Answer:
