@@ -18,7 +18,7 @@ import numpy as np
 from . import followup
 from .embedder import Embedder
 from .errors import InvalidQuestion
-from .extractive import ExtractiveAnswerer, Retrieval, refusal, score_sentences
+from .extractive import ExtractiveAnswerer, Retrieval, score_sentences
 from .retriever import HybridRetriever
 from .settings import Settings
 from .store import Store, wrap_store_error
@@ -173,8 +173,6 @@ class Assistant:
             "total": round((time.perf_counter() - t0) * 1000, 2),
         }
 
-    def refuse(self, question: str) -> Answer:
-        return refusal(question)
 
 
 __all__ = ["Assistant"]

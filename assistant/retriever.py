@@ -23,7 +23,7 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict, PrivateAttr
 
-from .store import Store, wrap_store_error
+from .store import wrap_store_error
 from .text import terms
 
 RRF_K = 60  # the constant from Cormack et al. (2009); robust across collections
@@ -216,6 +216,3 @@ def _passage(doc: str, meta: dict) -> ScoredPassage:
         sentences=[tuple(x) for x in json.loads(meta.get("sentences", "[]"))],
     )
 
-
-def open_retriever(store: Store, embedder: Any, k: int = 5, candidates: int = 20) -> HybridRetriever:
-    return HybridRetriever(store=store, embedder=embedder, k=k, candidates=candidates)

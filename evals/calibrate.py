@@ -11,43 +11,32 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import json
 import sys
 from pathlib import Path
 
 import assistant.extractive as ex
 from assistant import Assistant, Settings
-from evals.metrics import answer_present, citation_correct, word_count
+from evals.dataset import load_dataset
+from evals.run import EvalRunner
 
 HERE = Path(__file__).resolve().parent
 
 
 def evaluate(bot: Assistant, cases: list[dict], verbose: bool = False) -> tuple[float, float, int, int]:
-    """(answer accuracy, refusal recall, n answerable, n unanswerable) with the current parameters."""
-    ok_a = n_a = ok_u = n_u = 0
-    for c in cases:
-        history: list[dict] = []
-        for turn in c.get("history", []):
-            reply = bot.ask(turn["content"], history)
-            history += [{"role": "user", "content": turn["content"]}, {"role": "assistant", "content": reply.text}]
-        a = bot.ask(c["question"], history)
-        if c.get("unanswerable"):
-            n_u += 1
-            ok = not a.answered
-            ok_u += ok
-        else:
-            n_a += 1
-            cites = []
-            for cit in a.citations:
-                d = cit.to_dict()
-                d["valid"] = bot.source_text(cit.path)[cit.start : cit.end] == cit.quote
-                cites.append(d)
-            ok = (a.answered and answer_present(a.text, c["answers"]) and word_count(a.text) <= 80
-                  and any(citation_correct(d, c["answers"], c.get("support", "")) for d in cites))
-            ok_a += ok
-        if verbose and not ok:
-            print(f"  miss {c['id']}: {c['question']!r} -> {a.text[:120]!r}")
-    return ok_a / max(n_a, 1), ok_u / max(n_u, 1), n_a, n_u
+    """(answer accuracy, refusal recall, n answerable, n unanswerable) with the current parameters.
+
+    Uses the eval runner itself, so "correct" means exactly the report's headline.
+    """
+    rows = EvalRunner(bot, progress=False, warmup=False).run(cases)
+    answerable = [r for r in rows if not r["unanswerable"]]
+    unanswerable = [r for r in rows if r["unanswerable"]]
+    if verbose:
+        for r in rows:
+            if not r["scores"]["correct"]:
+                print(f"  miss {r['id']}: {r['question']!r} -> {r['reply'][:120]!r}")
+    acc = sum(r["scores"]["correct"] for r in answerable) / max(len(answerable), 1)
+    ref = sum(r["scores"]["correct"] for r in unanswerable) / max(len(unanswerable), 1)
+    return acc, ref, len(answerable), len(unanswerable)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -56,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data-dir", type=Path, default=Path("data-calibrate"))
     ap.add_argument("--grid", action="store_true", help="search weights and thresholds")
     args = ap.parse_args(argv)
-    cases = [json.loads(line) for line in args.dataset.read_text(encoding="utf-8").splitlines() if line.strip()]
+    cases = load_dataset(args.dataset)
     bot = Assistant(Settings(data_dir=args.data_dir))
     if not args.grid:
         acc, ref, na, nu = evaluate(bot, cases, verbose=True)
