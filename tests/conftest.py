@@ -56,3 +56,25 @@ def make_assistant(embedder):
         return Assistant(settings, embedder=embedder, auto_ingest=kwargs.pop("auto_ingest", None))
 
     return make
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Path:
+    """Debian's chromium for the browser tests, installed by the test set-up when missing.
+
+    Never a downloaded browser build (`playwright install` fails offline): apt's
+    package only, which needs root (CI runs as root).
+    """
+    import subprocess
+
+    if not CHROMIUM.exists() and os.geteuid() == 0:
+        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+        subprocess.run(["apt-get", "update", "-qq"], check=False, env=env, capture_output=True, timeout=600)
+        subprocess.run(["apt-get", "install", "-y", "-qq", "chromium", "chromium-driver"], check=False, env=env,
+                       capture_output=True, timeout=900)
+    if not CHROMIUM.exists():
+        pytest.fail("Debian's chromium is missing and could not be installed: run `apt-get install -y chromium` as root")
+    return CHROMIUM

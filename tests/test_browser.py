@@ -20,7 +20,6 @@ from _webapp_fixtures import running_chat
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
          "--disable-dev-shm-usage"]
 OUTPUT = Path(__file__).resolve().parents[1] / "test-output"
@@ -35,13 +34,11 @@ def chat_server(bot):
 
 
 @pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.exists():
-        pytest.fail("chromium is not installed: apt-get install -y chromium (the browser test needs /usr/bin/chromium)")
+def browser(chromium):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=FLAGS)
+        b = p.chromium.launch(executable_path=str(chromium), headless=True, args=FLAGS)
         yield b
         b.close()
 

@@ -22,7 +22,6 @@ from evals.run import EvalRunner, evaluate, format_table, write_outputs
 
 ROOT = Path(__file__).resolve().parents[1]
 HEADLINE = ("total", "accuracy", "refusal_precision", "refusal_recall", "citation_validity", "p50_ms", "p95_ms")
-CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
 
 
@@ -108,15 +107,14 @@ def test_assistant_eval_rejects_a_bad_file_clearly(tmp_path):
 
 
 @pytest.mark.browser
-@pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian chromium at /usr/bin/chromium")
-def test_report_renders_in_headless_chromium(runs, tmp_path):
+def test_report_renders_in_headless_chromium(runs, tmp_path, chromium):
     from playwright.sync_api import sync_playwright
 
     rows, summary = runs[PROJECT_SET.name]
     paths = write_outputs(rows, summary, tmp_path / "out")
     shot = tmp_path / "report.png"
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
+        browser = p.chromium.launch(executable_path=str(chromium), args=CHROMIUM_FLAGS)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1100})
             requests: list[str] = []
