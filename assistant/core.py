@@ -19,9 +19,9 @@ from . import followup
 from .embedder import Embedder
 from .errors import InvalidQuestion
 from .extractive import ExtractiveAnswerer, Retrieval, score_sentences
-from .retriever import HybridRetriever
+from .retriever import HybridRetriever, ScoredPassage
 from .settings import Settings
-from .store import Store, wrap_store_error
+from .store import Store, unpack_vectors
 from .text import aliases, key_terms
 from .types import Answer
 
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from ingest import Ingestor, IngestReport
 
 
-SENTENCE_CACHE_PASSAGES = 20_000  # ~4 sentences x 384 floats each: about 120 MB at most
+SENTENCE_CACHE_PASSAGES = 20_000  # ~5 sentences x 384 floats each: about 150 MB at most
 
 
 def _known(stems: list[str], vocab: set[str]) -> bool:
@@ -70,7 +70,7 @@ class Assistant:
                 self.settings, chat_model=chat_model, fallback=self.extractive, embedder=self.embedder
             )
         self._ingestor: Ingestor | None = None
-        self._sentence_cache: dict[str, dict[int, np.ndarray]] = {}
+        self._sentence_cache: dict[str, np.ndarray] = {}
         if (self.settings.auto_ingest if auto_ingest is None else auto_ingest) and self.store.count() == 0:
             self.ingest(progress=False)
 
@@ -115,35 +115,35 @@ class Assistant:
         qvec = self.embedder.embed_query_vector(standalone)
         passages = self.retriever.search(standalone, k=self.settings.top_k, query_vector=qvec)
         lex = self.retriever.lexical()
-        vectors = self._sentence_vectors([p.id for p in passages])
+        vectors = self._sentence_vectors(passages)
         sentences = score_sentences(question, standalone, qvec, passages, vectors, lex)
         missing = [phrase for phrase, stems in key_terms(question) if not _known(stems, lex.vocab)]
         return Retrieval(question, standalone, passages, sentences, missing)
 
-    def _sentence_vectors(self, passage_ids: list[str]) -> dict[tuple[str, int], np.ndarray]:
-        """Per-sentence vectors of these passages, from memory when seen before.
+    def _sentence_vectors(self, passages: list[ScoredPassage]) -> dict[tuple[str, int], np.ndarray]:
+        """Per-sentence vectors of these passages, unpacked from their records, from memory when seen before.
 
         A passage id hashes the passage's source and text, so its sentences' vectors
-        never change: caching them is always safe and saves a store round trip.
+        never change: caching them is always safe. A record without packed vectors
+        (a store written before 0.2) has them computed here, once.
         """
         cache = self._sentence_cache
-        wanted = [pid for pid in passage_ids if pid not in cache]
-        if wanted:
-            try:
-                got = self.store.sentence_collection.get(
-                    where={"passage_id": {"$in": wanted}}, include=["metadatas", "embeddings"]
-                )
-            except Exception as exc:
-                raise wrap_store_error(exc) from exc
-            fresh: dict[str, dict[int, np.ndarray]] = {pid: {} for pid in wanted}
-            for m, e in zip(got["metadatas"], got["embeddings"]):
-                fresh.setdefault(m["passage_id"], {})[int(m["ordinal"])] = np.asarray(e, dtype=np.float32)
-            if len(cache) + len(fresh) > SENTENCE_CACHE_PASSAGES:
+        todo = [p for p in passages if p.id not in cache]
+        if todo:
+            if len(cache) + len(todo) > SENTENCE_CACHE_PASSAGES:
                 cache.clear()
-            cache.update({pid: vecs for pid, vecs in fresh.items() if vecs})
-        return {
-            (pid, i): vec for pid in passage_ids for i, vec in (cache.get(pid) or {}).items()
-        }
+            bare = [p for p in todo if not p.sentence_vectors]
+            for p in todo:
+                if p.sentence_matrix is not None:
+                    cache[p.id] = p.sentence_matrix
+                elif p.sentence_vectors:
+                    cache[p.id] = unpack_vectors(p.sentence_vectors, self.embedder.dimension)
+            if bare:
+                _, pooled = self.embedder.encode_passages(
+                    [p.text for p in bare], [[(s - p.start, e - p.start) for s, e in p.sentences] for p in bare]
+                )
+                cache.update({p.id: rows for p, rows in zip(bare, pooled)})
+        return {(p.id, i): vec for p in passages for i, vec in enumerate(cache.get(p.id, ()))}
 
     def ask(self, question: str, history: list[dict] | None = None) -> Answer:
         """Answer ``question`` (with optional role/content ``history``) citing source passages."""

@@ -41,7 +41,6 @@ class IngestReport:
     updated: int = 0
     removed: int = 0
     skipped: int = 0
-    sentences_added: int = 0
     errors: list[tuple[str, str]] = field(default_factory=list)  # (file, reason)
     removed_sources: list[str] = field(default_factory=list)
     seconds: float = 0.0
@@ -82,22 +81,17 @@ def _atomic_write(path: Path, data: str) -> None:
     os.replace(tmp, path)
 
 
+LAYOUT = 2  # in every record's hash: records written by an older layout are re-embedded once
+
+
 def passage_documents(p: Passage) -> Document:
     return Document(
         page_content=p.text,
         metadata={
             "source": p.source, "title": p.title, "passage_id": p.id, "start": p.start,
-            "end": p.end, "ordinal": p.ordinal, "sentences": json.dumps(p.sentences),
+            "end": p.end, "ordinal": p.ordinal, "sentences": json.dumps(p.sentences), "layout": LAYOUT,
         },
     )
-
-
-def sentence_documents(p: Passage, text: str) -> Iterator[Document]:
-    for i, (s, e) in enumerate(p.sentences):
-        yield Document(
-            page_content=text[s:e],
-            metadata={"source": p.source, "title": p.title, "passage_id": p.id, "start": s, "end": e, "ordinal": i},
-        )
 
 
 class Ingestor:
@@ -109,7 +103,6 @@ class Ingestor:
         self.on_change = on_change
         ns = f"chroma/{settings.collection}"
         self.passage_records = _record_manager(settings, f"{ns}_passages")
-        self.sentence_records = _record_manager(settings, f"{ns}_sentences")
 
     # -- sources manifest: which files are in the store, and the text their offsets index
     @property
@@ -168,12 +161,11 @@ class Ingestor:
                                   "sha": hashlib.sha1(doc.text.encode()).hexdigest()}
 
         n_passages = sum(len(ps) for _, ps in loaded)
-        n_sentences = sum(len(p.sentences) for _, ps in loaded for p in ps)
         bar = None
         if progress and n_passages:
             from tqdm import tqdm
 
-            bar = tqdm(total=n_passages + n_sentences, desc="indexing", unit="chunk", leave=False)
+            bar = tqdm(total=n_passages, desc="indexing", unit="passage", leave=False)
 
         def tick(docs: Iterable[Document]) -> Iterator[Document]:
             for d in docs:
@@ -185,17 +177,12 @@ class Ingestor:
             if loaded:
                 res = index(
                     tick(passage_documents(p) for _, ps in loaded for p in ps),
-                    self.passage_records, self.store.passages,
+                    self.passage_records, self.store.writer,
                     cleanup="scoped_full", source_id_key="source", key_encoder="sha256", batch_size=256,
                 )
                 report.added, report.updated = res["num_added"], res["num_updated"]
                 report.skipped, report.removed = res["num_skipped"], res["num_deleted"]
-                res = index(
-                    tick(d for doc, ps in loaded for p in ps for d in sentence_documents(p, doc.text)),
-                    self.sentence_records, self.store.sentences,
-                    cleanup="scoped_full", source_id_key="source", key_encoder="sha256", batch_size=512,
-                )
-                report.sentences_added = res["num_added"]
+                self.store.drop_legacy()
             self._save_manifest(manifest)
             report.removed += self._remove_vanished(roots, manifest, report)
         except (StoreError, DocumentError):
@@ -225,15 +212,11 @@ class Ingestor:
 
     def remove_source(self, source: str) -> int:
         """Delete every passage and sentence of ``source``; returns passages removed."""
-        removed = 0
-        for records, store in ((self.passage_records, self.store.passages),
-                               (self.sentence_records, self.store.sentences)):
-            keys = records.list_keys(group_ids=[source])
-            if keys:
-                store.delete(ids=keys)
-                records.delete_keys(keys)
-                if store is self.store.passages:
-                    removed = len(keys)
+        keys = self.passage_records.list_keys(group_ids=[source])
+        if keys:
+            self.store.writer.delete(ids=keys)
+            self.passage_records.delete_keys(keys)
+        removed = len(keys)
         manifest = self.manifest()
         if manifest.pop(source, None) is not None:
             self._save_manifest(manifest)

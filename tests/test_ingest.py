@@ -10,23 +10,31 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 from langchain_core.embeddings import Embeddings
 
 from assistant import Assistant, Settings
-from ingest import load_source, split_passages
+from assistant.store import pack_vectors, unpack_vectors
+from ingest import load_source, split_passages, split_sentences
 from tests._docs import HTML, MARKDOWN, make_pdf
+from tests._store import assert_sentence_vectors
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTICLE = ROOT / "knowledge" / "japan-russia-ukraine-policy.txt"
 
 
 class CountingEmbedder(Embeddings):
-    """Wraps the real model and counts the texts it embeds for documents."""
+    """Wraps the real model and counts the passages it embeds."""
 
     def __init__(self, inner) -> None:
         self.inner = inner
         self.documents = 0
+        self.dimension = inner.dimension
+
+    def encode_passages(self, texts, spans):
+        self.documents += len(texts)
+        return self.inner.encode_passages(texts, spans)
 
     def embed_documents(self, texts):
         self.documents += len(texts)
@@ -70,6 +78,55 @@ def test_passages_keep_sentences_whole_with_exact_offsets():
     assert us and us[0].startswith("Furthermore")
 
 
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("Mr. Kishida spoke. Gen. Smith agreed.", ["Mr. Kishida spoke.", "Gen. Smith agreed."]),
+        ("J. Novak, the minister, visited Salto. He left.", ["J. Novak, the minister, visited Salto.", "He left."]),
+        ("See No. 5 of the list. It ended.", ["See No. 5 of the list.", "It ended."]),
+        ("The U.S. and Japan agreed. Prices rose 2.5% in Q1.", ["The U.S. and Japan agreed.", "Prices rose 2.5% in Q1."]),
+        ('He said "No." Then he left.', ['He said "No."', "Then he left."]),
+        ("Tokyo’s stance—firm. Moscow’s reply came later!", ["Tokyo’s stance—firm.", "Moscow’s reply came later!"]),
+    ],
+)
+def test_sentence_breaks_skip_titles_and_initials(line, expected):
+    spans = [(s, e) for s, e, _ in split_sentences(line)]
+    assert [line[s:e] for s, e in spans] == expected
+
+
+def test_packed_sentence_vectors_keep_cosines():
+    rng = np.random.default_rng(0)
+    rows = rng.normal(size=(7, 384)).astype(np.float32)
+    rows /= np.linalg.norm(rows, axis=1, keepdims=True)
+    back = unpack_vectors(pack_vectors(rows), 384)
+    assert back.shape == rows.shape
+    assert (back * rows).sum(axis=1).min() > 0.999
+    assert len(pack_vectors(rows)) < 7 * 384 * 4 / 3  # smaller than raw float32, base64 included
+
+
+def test_a_store_from_the_old_layout_is_upgraded_by_the_next_ingest(tmp_path, embedder):
+    """0.1 stores kept a second collection of sentences and no packed vectors; both are handled."""
+    knowledge = tmp_path / "knowledge"
+    knowledge.mkdir()
+    (knowledge / "article.txt").write_text(ARTICLE.read_text(encoding="utf-8"), encoding="utf-8")
+    bot = _assistant(tmp_path, knowledge, embedder)
+    bot.ingest(progress=False)
+    col = bot.store.passage_collection
+    got = col.get(include=["metadatas"])
+    # make it look like a 0.1 store: no packed vectors, a legacy sentence collection
+    col.update(ids=got["ids"], metadatas=[{k: v for k, v in m.items() if k != "sv"} | {"sv": ""}
+                                          for m in got["metadatas"]])
+    bot.store.client.get_or_create_collection("knowledge_sentences").add(ids=["x"], embeddings=[[0.1] * 384])
+    old = Assistant(bot.settings, embedder=embedder, auto_ingest=False)
+    ans = old.ask("How many Ukrainian refugees has Japan accepted?")
+    assert ans.answered and "2,000" in ans.text  # sentence vectors computed on the fly for bare records
+    names = {c.name for c in bot.store.client.list_collections()}
+    assert "knowledge_sentences" in names
+    upgraded = old.ingest(progress=False)
+    assert upgraded.added == 0 and upgraded.skipped == len(got["ids"])  # same layout hash: nothing re-embedded
+    assert "knowledge_sentences" not in {c.name for c in bot.store.client.list_collections()}
+
+
 def test_incremental_ingest_changed_and_deleted_files(tmp_path, embedder):
     knowledge = tmp_path / "knowledge"
     knowledge.mkdir()
@@ -103,8 +160,7 @@ def test_incremental_ingest_changed_and_deleted_files(tmp_path, embedder):
     assert bee_ids <= set(after), "the other file's passages are untouched"
     assert any("cabinet may yet go further" in p["text"] for p in after.values())
     assert not any("government may go further still" in p["text"] for p in after.values())
-    sentences = bot.store.sentence_collection.get(include=["documents"])["documents"]
-    assert not any("government may go further still" in s for s in sentences)
+    assert_sentence_vectors(bot)
 
     # delete a file: its passages and sentences go
     (knowledge / "bees.md").unlink()
@@ -113,8 +169,7 @@ def test_incremental_ingest_changed_and_deleted_files(tmp_path, embedder):
     assert "bees.md" in removed.removed_sources
     left = _all_passages(bot)
     assert all(p["source"] == "article.txt" for p in left)
-    sent_meta = bot.store.sentence_collection.get(include=["metadatas"])["metadatas"]
-    assert all(m["source"] == "article.txt" for m in sent_meta)
+    assert_sentence_vectors(bot)
     ans = bot.ask("When do beekeepers harvest chestnut honey?")
     assert not ans.answered
 
@@ -233,8 +288,7 @@ def test_ingest_killed_half_way_converges_on_rerun(tmp_path, embedder):
     assert len(ids) == len(set(ids)), "no duplicate passages after the re-run"
     expected = sum(len(split_passages(load_source(f, knowledge).text, f.name, "t")) for f in knowledge.iterdir())
     assert len(ids) == expected
-    n_sent = bot.store.sentence_collection.count()
-    assert n_sent == sum(len(json.loads(p["sentences"])) for p in passages)
+    assert_sentence_vectors(bot)
     # and a further run is a no-op
     again = bot.ingest(progress=False)
     assert (again.added, again.removed) == (0, 0)
