@@ -21,7 +21,7 @@ from .errors import InvalidQuestion
 from .extractive import ExtractiveAnswerer, Retrieval, score_sentences
 from .retriever import HybridRetriever, ScoredPassage
 from .settings import Settings
-from .store import Store, unpack_vectors
+from .store import Store
 from .text import aliases, key_terms
 from .types import Answer
 
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from ingest import Ingestor, IngestReport
 
 
-SENTENCE_CACHE_PASSAGES = 20_000  # ~5 sentences x 384 floats each: about 150 MB at most
+SENTENCE_CACHE_PASSAGES = 20_000  # only passages of pre-0.2 stores; ~5 x 384 floats each, 150 MB at most
 
 
 def _known(stems: list[str], vocab: set[str]) -> bool:
@@ -121,29 +121,25 @@ class Assistant:
         return Retrieval(question, standalone, passages, sentences, missing)
 
     def _sentence_vectors(self, passages: list[ScoredPassage]) -> dict[tuple[str, int], np.ndarray]:
-        """Per-sentence vectors of these passages, unpacked from their records, from memory when seen before.
+        """Per-sentence vectors of these passages: from their records, else computed once and cached.
 
-        A passage id hashes the passage's source and text, so its sentences' vectors
-        never change: caching them is always safe. A record without packed vectors
-        (a store written before 0.2) has them computed here, once.
+        Records written before 0.2 carry no packed vectors. A passage id hashes the
+        passage's source and text, so computed vectors never go stale.
         """
         cache = self._sentence_cache
-        todo = [p for p in passages if p.id not in cache]
-        if todo:
-            if len(cache) + len(todo) > SENTENCE_CACHE_PASSAGES:
+        bare = [p for p in passages if p.sentence_matrix is None and p.id not in cache]
+        if bare:
+            if len(cache) + len(bare) > SENTENCE_CACHE_PASSAGES:
                 cache.clear()
-            bare = [p for p in todo if not p.sentence_vectors]
-            for p in todo:
-                if p.sentence_matrix is not None:
-                    cache[p.id] = p.sentence_matrix
-                elif p.sentence_vectors:
-                    cache[p.id] = unpack_vectors(p.sentence_vectors, self.embedder.dimension)
-            if bare:
-                _, pooled = self.embedder.encode_passages(
-                    [p.text for p in bare], [[(s - p.start, e - p.start) for s, e in p.sentences] for p in bare]
-                )
-                cache.update({p.id: rows for p, rows in zip(bare, pooled)})
-        return {(p.id, i): vec for p in passages for i, vec in enumerate(cache.get(p.id, ()))}
+            _, rows = self.embedder.encode_passages(
+                [p.text for p in bare], [[(s - p.start, e - p.start) for s, e in p.sentences] for p in bare]
+            )
+            cache.update({p.id: r for p, r in zip(bare, rows)})
+        return {
+            (p.id, i): vec
+            for p in passages
+            for i, vec in enumerate(p.sentence_matrix if p.sentence_matrix is not None else cache.get(p.id, ()))
+        }
 
     def ask(self, question: str, history: list[dict] | None = None) -> Answer:
         """Answer ``question`` (with optional role/content ``history``) citing source passages."""

@@ -115,8 +115,7 @@ class OnnxEncoder:
         self.max_tokens = max_tokens
         self.dimension = int(self.session.get_outputs()[0].shape[-1] or 384)
 
-    def _hidden(self, encodings: list[Any]) -> tuple[np.ndarray, np.ndarray]:
-        """Token states (batch x tokens x dim) and the attention mask of one padded batch."""
+    def _run(self, encodings: list[Any]) -> np.ndarray:
         width = max(len(e.ids) for e in encodings)
         ids = np.full((len(encodings), width), self.pad_id, dtype=np.int64)
         mask = np.zeros((len(encodings), width), dtype=np.int64)
@@ -126,10 +125,7 @@ class OnnxEncoder:
         feeds = {"input_ids": ids, "attention_mask": mask}
         if "token_type_ids" in self.input_names:
             feeds["token_type_ids"] = np.zeros_like(ids)
-        return self.session.run(None, feeds)[0], mask
-
-    def _run(self, encodings: list[Any]) -> np.ndarray:
-        hidden, mask = self._hidden(encodings)
+        hidden = self.session.run(None, feeds)[0]
         m = mask[..., None].astype(np.float32)
         vecs = (hidden * m).sum(axis=1) / np.clip(m.sum(axis=1), 1e-9, None)
         return _normalize(vecs)

@@ -48,8 +48,7 @@ class ScoredPassage:
     score: float = 0.0  # fused RRF score
     dense: float = 0.0  # cosine similarity to the query (0 when not in the dense list)
     bm25: float = 0.0
-    sentence_vectors: str | None = None  # packed, see store.pack_vectors; None in stores made before 0.2
-    sentence_matrix: np.ndarray | None = None  # the same, unpacked once the passage is a candidate
+    sentence_matrix: np.ndarray | None = None  # one row per sentence; None in stores made before 0.2
 
     def to_document(self) -> Document:
         return Document(
@@ -178,7 +177,7 @@ class HybridRetriever(BaseRetriever):
         for rank, (rid, doc, meta, dist) in enumerate(
             zip(dense["ids"][0], dense["documents"][0], dense["metadatas"][0], dense["distances"][0])
         ):
-            p = _passage(doc, meta)
+            p = _passage(doc, meta, len(qvec))
             p.dense = 1.0 - float(dist)
             p.score += 1.0 / (RRF_K + rank + 1)
             found[rid] = p
@@ -190,7 +189,7 @@ class HybridRetriever(BaseRetriever):
             except Exception as exc:
                 raise wrap_store_error(exc) from exc
             for rid, doc, meta, emb in zip(got["ids"], got["documents"], got["metadatas"], got["embeddings"]):
-                p = _passage(doc, meta)
+                p = _passage(doc, meta, len(qvec))
                 p.dense = float(np.dot(np.asarray(emb, dtype=np.float32), qvec))
                 found[rid] = p
         for rank, (i, score) in enumerate(bm25_hits):
@@ -201,11 +200,8 @@ class HybridRetriever(BaseRetriever):
         # the third list: candidates by their best sentence. A long paragraph that
         # mixes topics can look average as a whole while one sentence answers
         # squarely; the packed sentence vectors make this a few dot products.
-        best = {}
-        for rid, p in found.items():
-            if p.sentence_vectors:
-                p.sentence_matrix = unpack_vectors(p.sentence_vectors, len(qvec))
-                best[rid] = float((p.sentence_matrix @ qvec).max())
+        best = {rid: float((p.sentence_matrix @ qvec).max())
+                for rid, p in found.items() if p.sentence_matrix is not None}
         for rank, rid in enumerate(sorted(best, key=best.__getitem__, reverse=True)):
             found[rid].score += SENTENCE_WEIGHT / (RRF_K + rank + 1)
         ranked = sorted(found.values(), key=lambda p: (-p.score, -p.dense))
@@ -217,11 +213,12 @@ class HybridRetriever(BaseRetriever):
         return [p.to_document() for p in self.search(query, k=k)]
 
 
-def _passage(doc: str, meta: dict) -> ScoredPassage:
+def _passage(doc: str, meta: dict, dim: int) -> ScoredPassage:
+    packed = meta.get(SENTENCE_VECTORS)
     return ScoredPassage(
         id=meta["passage_id"], text=doc, source=meta["source"], title=meta.get("title", meta["source"]),
         start=int(meta["start"]), end=int(meta["end"]),
         sentences=[tuple(x) for x in json.loads(meta.get("sentences", "[]"))],
-        sentence_vectors=meta.get(SENTENCE_VECTORS),
+        sentence_matrix=unpack_vectors(packed, dim) if packed else None,
     )
 

@@ -12,6 +12,7 @@ ranking list changed no answer.
 from __future__ import annotations
 
 import base64
+import json
 import os
 from collections.abc import Iterable
 from typing import Any
@@ -91,9 +92,9 @@ def make_client(settings: Settings) -> Any:
 class PassageWriter(VectorStore):
     """The destination LangChain's ``index()`` writes through: one record per passage.
 
-    A passage's document metadata carries its sentence offsets; the vectors of the
-    passage and of each sentence come from one forward pass
-    (``Embedder.encode_passages``), and are upserted together.
+    A passage's document metadata carries its sentence offsets; the vectors of its
+    sentences, and the passage vector derived from them, come from one encoding
+    pass (``Embedder.encode_passages``) and are upserted together.
     """
 
     def __init__(self, collection: Any, embedder: Any) -> None:
@@ -105,8 +106,6 @@ class PassageWriter(VectorStore):
         return self.embedder
 
     def add_documents(self, documents: list[Document], ids: list[str] | None = None, **kwargs: Any) -> list[str]:
-        import json
-
         if not documents:
             return []
         ids = list(ids) if ids else [str(d.metadata["passage_id"]) for d in documents]

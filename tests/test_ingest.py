@@ -18,7 +18,7 @@ from assistant import Assistant, Settings
 from assistant.store import pack_vectors, unpack_vectors
 from ingest import load_source, split_passages, split_sentences
 from tests._docs import HTML, MARKDOWN, make_pdf
-from tests._store import assert_sentence_vectors
+from tests._store import all_passages, assert_sentence_vectors
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTICLE = ROOT / "knowledge" / "japan-russia-ukraine-policy.txt"
@@ -50,11 +50,6 @@ class CountingEmbedder(Embeddings):
 def _assistant(tmp_path: Path, knowledge: Path, embedder) -> Assistant:
     settings = Settings(data_dir=tmp_path / "data", knowledge_dir=knowledge)
     return Assistant(settings, embedder=embedder, auto_ingest=False)
-
-
-def _all_passages(bot: Assistant) -> list[dict]:
-    got = bot.store.passage_collection.get(include=["metadatas", "documents"])
-    return [dict(m, text=d) for m, d in zip(got["metadatas"], got["documents"])]
 
 
 def test_passages_keep_sentences_whole_with_exact_offsets():
@@ -137,7 +132,7 @@ def test_incremental_ingest_changed_and_deleted_files(tmp_path, embedder):
 
     first = bot.ingest(progress=False)
     assert first.errors == [] and first.added > 0 and first.removed == 0
-    before = {p["passage_id"]: p for p in _all_passages(bot)}
+    before = {p["passage_id"]: p for p in all_passages(bot)}
     assert len(before) == first.added
     assert counting.documents > 0
 
@@ -153,7 +148,7 @@ def test_incremental_ingest_changed_and_deleted_files(tmp_path, embedder):
     assert old_par in text
     (knowledge / "article.txt").write_text(text.replace(old_par, "Japan’s cabinet may yet go further."), encoding="utf-8")
     changed = bot.ingest(progress=False)
-    after = {p["passage_id"]: p for p in _all_passages(bot)}
+    after = {p["passage_id"]: p for p in all_passages(bot)}
     assert changed.added >= 1 and changed.removed >= 1
     assert len(after) == len(before), "no duplicates, nothing lost"
     bee_ids = {k for k, v in before.items() if v["source"] == "bees.md"}
@@ -167,7 +162,7 @@ def test_incremental_ingest_changed_and_deleted_files(tmp_path, embedder):
     removed = bot.ingest(progress=False)
     assert removed.removed == len(bee_ids)
     assert "bees.md" in removed.removed_sources
-    left = _all_passages(bot)
+    left = all_passages(bot)
     assert all(p["source"] == "article.txt" for p in left)
     assert_sentence_vectors(bot)
     ans = bot.ask("When do beekeepers harvest chestnut honey?")
@@ -198,7 +193,7 @@ def test_bad_files_are_reported_and_skipped(tmp_path, embedder):
     assert "PDF" in reasons["corrupt.pdf"] and "PDF" in reasons["fake.pdf"]
     assert "unsupported" in reasons["sheet.docx"]
     assert "cannot be read" in reasons["dangling.txt"]
-    sources = {p["source"]: p["title"] for p in _all_passages(bot)}
+    sources = {p["source"]: p["title"] for p in all_passages(bot)}
     assert sources == {"good.md": "Bee Keeping Primer", "kelp.html": "Kelp Farming Notes", "notes.pdf": "Otters"}
 
     for question, expected in [
@@ -215,7 +210,7 @@ def test_bad_files_are_reported_and_skipped(tmp_path, embedder):
     (knowledge / "notes.pdf").write_bytes(b"%PDF-1.4\n" + os.urandom(300))
     report = bot.ingest(progress=False)
     assert any(Path(n).name == "notes.pdf" for n, _ in report.errors)
-    assert "notes.pdf" in {p["source"] for p in _all_passages(bot)}
+    assert "notes.pdf" in {p["source"] for p in all_passages(bot)}
 
 
 def test_cli_ingest_summary_and_errors(tmp_path):
@@ -283,7 +278,7 @@ def test_ingest_killed_half_way_converges_on_rerun(tmp_path, embedder):
     bot = _assistant(tmp_path, knowledge, embedder)
     report = bot.ingest(progress=False)
     assert report.errors == []
-    passages = _all_passages(bot)
+    passages = all_passages(bot)
     ids = [p["passage_id"] for p in passages]
     assert len(ids) == len(set(ids)), "no duplicate passages after the re-run"
     expected = sum(len(split_passages(load_source(f, knowledge).text, f.name, "t")) for f in knowledge.iterdir())
