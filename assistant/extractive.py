@@ -46,10 +46,18 @@ _NAME = re.compile(
 
 
 _QUESTION_NUMBER = re.compile(r"\d[\d,.]*\d|\d")
+# "how much" about money wants an amount of money, not any number ("3139 Ukrainians")
+_MONEY_QUESTION = re.compile(
+    r"\b(money|aid|fund(s|ing)?|pledged?|pa(y|id)|costs?|sp(e|a)nd|spent|worth|budget|loans?|grants?|"
+    r"dollars|yen|euros|donated?|contributed?|financ(e|ial)|price)\b"
+)
+_MONEY = re.compile(r"[$€£¥]\s?\d|\b(dollars?|yen|euros?|pounds? sterling|rubles?|roubles?|USD|JPY|EUR|GBP)\b")
 
 
 def answer_type(question: str) -> str:
     q = question.lower()
+    if re.search(r"\bhow much\b|\bwhat amount\b", q) and _MONEY_QUESTION.search(q):
+        return "money"
     if re.search(r"\bhow (many|much)\b|\bwhat (percentage|share|proportion|number|amount)\b|\bhow large\b", q):
         return "number"
     if re.search(r"\bwhen\b|\bwhat (year|date|month)\b|\bsince when\b", q):
@@ -62,6 +70,8 @@ def answer_type(question: str) -> str:
 
 
 def _type_match(kind: str, sentence: str) -> bool:
+    if kind == "money":
+        return bool(_MONEY.search(sentence))
     if kind == "number":
         return bool(_NUMBER.search(sentence))
     if kind == "date":
@@ -179,8 +189,9 @@ class ExtractiveAnswerer:
             return refusal(r.question, r.missing_terms)
         chosen = self.select(r)
         kind = answer_type(r.question)
-        if kind in ("number", "date") and not any(s.type_match for s in chosen):
-            # "how many"/"when" cannot be answered by a sentence without a quantity or a date
+        if kind in ("number", "money", "date") and not any(s.type_match for s in chosen):
+            # "how many"/"how much money"/"when" cannot be answered by a sentence without
+            # a quantity, an amount of money or a date
             return refusal(r.question)
         context = " ".join(s.passage.text for s in chosen)
         unmatched = [n for n in _QUESTION_NUMBER.findall(r.question) if n not in context]

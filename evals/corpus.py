@@ -79,6 +79,24 @@ _MEASURE_SHORT = {"export controls": "export controls", "an import ban": "ban", 
 
 _WORD = re.compile(r"\S+")
 _NUMBER = re.compile(r"\d[\d,.]*")
+_UNITS = ["one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve",
+          "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen"]
+_TENS = ["twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
+# a spelled-out number ("forty-nine", "thirty-six", "three"): a fact as much as "49" is
+_NUMBER_WORD = re.compile(
+    r"\b(?:(?:" + "|".join(_TENS) + r")(?:-(?:" + "|".join(_UNITS[:9]) + r"))?|" + "|".join(_UNITS) + r")\b",
+    re.I,
+)
+
+
+def _number_word(rng: random.Random, avoid: str) -> str:
+    """A random spelled-out number from 2 to 99, never ``avoid``."""
+    while True:
+        n = rng.randint(2, 99)
+        tens, unit = divmod(n, 10)
+        word = _UNITS[n - 1] if n < 20 else _TENS[tens - 2] + (f"-{_UNITS[unit - 1]}" if unit else "")
+        if word != avoid.lower():
+            return word
 
 
 def _amount(rng: random.Random) -> str:
@@ -88,7 +106,12 @@ def _amount(rng: random.Random) -> str:
 
 
 class ArticleChain:
-    """First-order Markov chain over the article's words; numbers are re-drawn at random."""
+    """First-order Markov chain over the article's words; numbers, digits or words, are re-drawn at random.
+
+    The chain copies long runs of the article verbatim ("In addition, forty-nine Russian
+    companies were banned…"), so a number left as it was would restate the article's
+    facts in a distractor and make "only the article holds this answer" false.
+    """
 
     def __init__(self, text: str) -> None:
         self.next: dict[str, list[str]] = defaultdict(list)
@@ -114,6 +137,7 @@ class ArticleChain:
                 break
         s = " ".join(out)
         s = _NUMBER.sub(lambda m: str(rng.randint(2, 9999)), s)
+        s = _NUMBER_WORD.sub(lambda m: _number_word(rng, m.group(0)), s)
         return s if s.endswith((".", "?", "!")) else s.rstrip(",;:") + "."
 
 

@@ -28,7 +28,7 @@ from assistant.errors import DocumentError, StoreError
 from assistant.settings import Settings
 from assistant.store import Store, wrap_store_error
 
-from .loaders import SourceDoc, discover, load_source
+from .loaders import discover, load_source
 from .splitter import Passage, split_passages
 
 _LOCK = threading.Lock()  # one ingest at a time per process (web uploads can race)
@@ -140,49 +140,44 @@ class Ingestor:
         report = IngestReport()
         files = discover(roots)
         report.files = len(files)
-        loaded: list[tuple[SourceDoc, list[Passage]]] = []
-        for f in files:
-            try:
-                doc = load_source(f, self.settings.knowledge_dir)
-                passages = split_passages(doc.text, doc.path, doc.title, body_start=doc.body_start)
-                if not passages:
-                    raise DocumentError(f"{f.name}: no sentences found.", "Add text to the file.")
-                loaded.append((doc, passages))
-            except DocumentError as exc:
-                report.errors.append((str(f), str(exc)))
-            except Exception as exc:  # a loader bug must not stop the other files
-                report.errors.append((str(f), f"{f.name}: {type(exc).__name__}: {exc}"))
-
         manifest = self.manifest()
-        for doc, _ in loaded:
-            # the text first: a citation must never point at text we did not keep
-            _atomic_write(self.text_file(doc.path), doc.text)
-            manifest[doc.path] = {"title": doc.title, "abs_path": str(doc.abs_path),
-                                  "sha": hashlib.sha1(doc.text.encode()).hexdigest()}
-
-        n_passages = sum(len(ps) for _, ps in loaded)
         bar = None
-        if progress and n_passages:
+        if progress and files:
             from tqdm import tqdm
 
-            bar = tqdm(total=n_passages, desc="indexing", unit="passage", leave=False)
+            bar = tqdm(total=len(files), desc="indexing", unit="file", leave=False)
 
-        def tick(docs: Iterable[Document]) -> Iterator[Document]:
-            for d in docs:
+        def documents() -> Iterator[Document]:
+            """Load, split and yield one file at a time: memory stays at one batch, not the corpus."""
+            for f in files:
                 if bar is not None:
                     bar.update(1)
-                yield d
+                try:
+                    doc = load_source(f, self.settings.knowledge_dir)
+                    passages = split_passages(doc.text, doc.path, doc.title, body_start=doc.body_start)
+                    if not passages:
+                        raise DocumentError(f"{f.name}: no sentences found.", "Add text to the file.")
+                except DocumentError as exc:
+                    report.errors.append((str(f), str(exc)))
+                    continue
+                except Exception as exc:  # a loader bug must not stop the other files
+                    report.errors.append((str(f), f"{f.name}: {type(exc).__name__}: {exc}"))
+                    continue
+                # the text first: a citation must never point at text we did not keep
+                _atomic_write(self.text_file(doc.path), doc.text)
+                manifest[doc.path] = {"title": doc.title, "abs_path": str(doc.abs_path),
+                                      "sha": hashlib.sha1(doc.text.encode()).hexdigest()}
+                yield from (passage_documents(p) for p in passages)
 
         try:
-            if loaded:
-                res = index(
-                    tick(passage_documents(p) for _, ps in loaded for p in ps),
-                    self.passage_records, self.store.writer,
-                    cleanup="scoped_full", source_id_key="source", key_encoder="sha256", batch_size=256,
-                )
-                report.added, report.updated = res["num_added"], res["num_updated"]
-                report.skipped, report.removed = res["num_skipped"], res["num_deleted"]
-                self.store.drop_legacy()
+            # a file that fails to load is never seen here, so scoped cleanup keeps its old passages
+            res = index(
+                documents(), self.passage_records, self.store.writer,
+                cleanup="scoped_full", source_id_key="source", key_encoder="sha256", batch_size=256,
+            )
+            report.added, report.updated = res["num_added"], res["num_updated"]
+            report.skipped, report.removed = res["num_skipped"], res["num_deleted"]
+            self.store.drop_legacy()
             self._save_manifest(manifest)
             report.removed += self._remove_vanished(roots, manifest, report)
         except (StoreError, DocumentError):

@@ -6,6 +6,7 @@ import pytest
 from langchain_tests.integration_tests import RetrieversIntegrationTests
 
 from assistant import InvalidQuestion
+from assistant.extractive import _type_match, answer_type
 from assistant.retriever import HybridRetriever
 
 
@@ -132,3 +133,23 @@ class TestHybridRetrieverStandard(RetrieversIntegrationTests):
     @property
     def retriever_query_example(self) -> str:
         return "Why does Japan worry about China and Taiwan?"
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("How much money did Kishida pledge to Ukraine?", "money"),
+        ("How much aid had Japan committed?", "money"),
+        ("How much did Japan's imports from Russia fall?", "number"),
+        ("How many Ukrainians has Japan taken in?", "number"),
+        ("When did the sanctions take effect?", "date"),
+    ],
+)
+def test_answer_types(question, kind):
+    assert answer_type(question) == kind
+
+
+def test_a_money_question_needs_an_amount_of_money():
+    assert _type_match("money", "Kishida announced a package worth $5.5 billion.")
+    assert _type_match("money", "The loan was 300 billion yen.")
+    assert not _type_match("money", "Kishida announced a lot in about 3139 Ukrainians.")

@@ -57,3 +57,16 @@ def test_unknown_backend_is_a_clear_error(tmp_path):
 
 def test_empty_input_gives_an_empty_matrix(embedder):
     assert embedder.encode([]).shape == (0, embedder.dimension)
+
+
+def test_many_batches_run_in_parallel_and_match_one_at_a_time(embedder):
+    """An ingest-sized call takes the one-run-per-core path; its vectors must be the query path's."""
+    texts = [f"Sentence {i}: Japan froze the assets of {i % 7} Russian banks in {2000 + i % 24}." for i in range(300)]
+    encoder = embedder.encoder
+    if not hasattr(encoder, "batches"):
+        pytest.skip("torch backend")
+    assert len(encoder.batches([len(t.split()) * 2 for t in texts])) > 1
+    bulk = embedder.encode(texts)
+    for i in (0, 137, 299):
+        alone = embedder.encode([texts[i]])[0]
+        assert float(bulk[i] @ alone) > 0.9999
