@@ -59,8 +59,8 @@ def test_empty_input_gives_an_empty_matrix(embedder):
     assert embedder.encode([]).shape == (0, embedder.dimension)
 
 
-def test_many_batches_run_in_parallel_and_match_one_at_a_time(embedder):
-    """An ingest-sized call takes the one-run-per-core path; its vectors must be the query path's."""
+def test_many_batches_match_one_at_a_time(embedder):
+    """An ingest-sized call (sorted, padded batches) gives the vectors a lone query would."""
     texts = [f"Sentence {i}: Japan froze the assets of {i % 7} Russian banks in {2000 + i % 24}." for i in range(300)]
     encoder = embedder.encoder
     if not hasattr(encoder, "batches"):
