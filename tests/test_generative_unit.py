@@ -112,7 +112,7 @@ def test_split_claims_handles_list_style_leading_markers_and_junk():
 # -- verification thresholds, re-measured with the real embedding model
 def test_thresholds_separate_calibration_set(bot, embedder):
     got = bot.store.passage_collection.get(include=["documents", "metadatas"])
-    passages = [_passage(d, m) for d, m in zip(got["documents"], got["metadatas"], strict=True)]
+    passages = [_passage(d, m, embedder.dimension) for d, m in zip(got["documents"], got["metadatas"], strict=True)]
     verifier = Verifier(embedder)
     rows = [json.loads(line) for line in (Path(__file__).parent / "data" / "verify_calibration.jsonl").open()]
     wrong = []
