@@ -10,7 +10,6 @@ to a shared Chroma server), never per query.
 
 from __future__ import annotations
 
-import json
 import math
 import threading
 import time
@@ -26,7 +25,7 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict, PrivateAttr
 
-from .store import SENTENCE_VECTORS, unpack_vectors, wrap_store_error
+from .store import SENTENCE_VECTORS, read_record, unpack_vectors, wrap_store_error
 from .text import terms
 
 RRF_K = 60  # the constant from Cormack et al. (2009); robust across collections
@@ -150,11 +149,12 @@ class HybridRetriever(BaseRetriever):
 
     @staticmethod
     def _records(col: Any, count: int, page: int = 5000) -> Iterator[tuple[str, str]]:
-        """(id, text) of every passage, a page at a time; documents only, the metadata is not needed."""
+        """(id, text) of every passage, a page at a time."""
         try:
             for offset in range(0, count, page):
-                got = col.get(include=["documents"], limit=page, offset=offset)
-                yield from zip(got["ids"], got["documents"])
+                got = col.get(include=["documents", "metadatas"], limit=page, offset=offset)
+                for rid, doc, meta in zip(got["ids"], got["documents"], got["metadatas"]):
+                    yield rid, read_record(doc, meta)["text"]
         except Exception as exc:
             raise wrap_store_error(exc) from exc
 
@@ -213,12 +213,12 @@ class HybridRetriever(BaseRetriever):
         return [p.to_document() for p in self.search(query, k=k)]
 
 
-def _passage(doc: str, meta: dict, dim: int) -> ScoredPassage:
-    packed = meta.get(SENTENCE_VECTORS)
+def _passage(doc: str | None, meta: dict, dim: int) -> ScoredPassage:
+    r = read_record(doc, meta)
+    packed = r[SENTENCE_VECTORS]
     return ScoredPassage(
-        id=meta["passage_id"], text=doc, source=meta["source"], title=meta.get("title", meta["source"]),
-        start=int(meta["start"]), end=int(meta["end"]),
-        sentences=[tuple(x) for x in json.loads(meta.get("sentences", "[]"))],
+        id=r["passage_id"], text=r["text"], source=r["source"], title=r.get("title", r["source"]),
+        start=int(r["start"]), end=int(r["end"]), sentences=[tuple(x) for x in r["sentences"]],
         sentence_matrix=unpack_vectors(packed, dim) if packed else None,
     )
 

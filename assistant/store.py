@@ -1,12 +1,19 @@
 """The Chroma store: embedded by default, a Chroma server when a URL is given.
 
 One cosine-space collection, ``<name>_passages``, holds a record per passage:
-its text, its vector, its offsets, and its sentences' vectors packed into the
-metadata (``sv``), so the answerer can score sentences without embedding them
-at query time and a passage and its sentence vectors are written (and deleted)
-as one record. A second collection of sentence vectors would cost a second
-HNSW index, twice the writes and 5x the memory, and on the eval sets its extra
-ranking list changed no answer.
+its vector, and three metadata keys: ``source``, ``passage`` (JSON: the text,
+offsets, title and sentence spans) and ``sv`` (its sentences' vectors, packed),
+so the answerer can score sentences without embedding them at query time and a
+passage and its sentence vectors are written (and deleted) as one record. A
+second collection of sentence vectors would cost a second HNSW index, twice the
+writes and 5x the memory, and on the eval sets its extra ranking list changed
+no answer.
+
+Why the text is not Chroma's ``document`` and the fields are one JSON key:
+embedded Chroma indexes every document for full-text search and every metadata
+key in its own SQLite rows. We use neither (BM25 is ours), and they were most
+of the write cost: upserting 10k passages took 14.0 s with a document and ten
+keys, 5.4 s like this (``read_record`` also reads the older shape).
 """
 
 from __future__ import annotations
@@ -33,6 +40,7 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 # buffer (batch_size) means fewer, bigger HNSW updates during a bulk ingest
 COSINE = {"hnsw": {"space": "cosine", "batch_size": 1000, "sync_threshold": 5000}}
 SENTENCE_VECTORS = "sv"  # metadata key of the packed sentence vectors
+PASSAGE = "passage"  # metadata key of the JSON with the text and offsets
 
 
 def pack_vectors(rows: np.ndarray) -> str:
@@ -52,6 +60,32 @@ def unpack_vectors(packed: str, dim: int) -> np.ndarray:
     scale = np.frombuffer(raw[: 4 * n], dtype=np.float32)[:, None]
     rows = np.frombuffer(raw[4 * n :], dtype=np.int8).reshape(n, dim).astype(np.float32) * scale
     return rows / np.clip(np.linalg.norm(rows, axis=1, keepdims=True), 1e-12, None)
+
+
+def to_record(doc: Document, packed_vectors: str) -> dict[str, Any]:
+    """The Chroma metadata of one passage (see the module docstring for why this shape)."""
+    fields = {k: v for k, v in doc.metadata.items() if k != "source"}
+    fields["sentences"] = json.loads(fields.get("sentences", "[]"))
+    fields["text"] = doc.page_content
+    return {"source": doc.metadata["source"], PASSAGE: json.dumps(fields, ensure_ascii=False),
+            SENTENCE_VECTORS: packed_vectors}
+
+
+def read_record(document: str | None, meta: dict[str, Any]) -> dict[str, Any]:
+    """A stored passage as one flat dict: text, source, passage_id, start, end, sentences, sv...
+
+    Reads both shapes: a ``passage`` JSON key (0.3) and the text as the Chroma
+    document with one key per field (0.2), so a store needs no rebuild.
+    """
+    if PASSAGE in meta:
+        out = json.loads(meta[PASSAGE])
+    else:
+        out = {k: v for k, v in meta.items() if k != SENTENCE_VECTORS}
+        out["sentences"] = json.loads(out.get("sentences", "[]"))
+        out["text"] = document or ""
+    out["source"] = meta["source"]
+    out[SENTENCE_VECTORS] = meta.get(SENTENCE_VECTORS)
+    return out
 
 
 def make_client(settings: Settings) -> Any:
@@ -115,8 +149,8 @@ class PassageWriter(VectorStore):
             start = int(d.metadata["start"])
             spans.append([(s - start, e - start) for s, e in json.loads(d.metadata["sentences"])])
         vectors, sentence_vectors = self.embedder.encode_passages(texts, spans)
-        metadatas = [{**d.metadata, SENTENCE_VECTORS: pack_vectors(sv)} for d, sv in zip(documents, sentence_vectors)]
-        self.collection.upsert(ids=ids, embeddings=vectors, metadatas=metadatas, documents=texts)
+        metadatas = [to_record(d, pack_vectors(sv)) for d, sv in zip(documents, sentence_vectors)]
+        self.collection.upsert(ids=ids, embeddings=vectors, metadatas=metadatas)
         return ids
 
     def add_texts(self, texts: Iterable[str], metadatas: list[dict] | None = None, *, ids: list[str] | None = None,

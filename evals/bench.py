@@ -94,6 +94,7 @@ def job_ours(spec: dict) -> dict:
     """Ingest the corpus with the assistant, then time unique questions."""
     from assistant import Assistant, Settings
     from assistant.embedder import Embedder
+    from assistant.store import read_record
     from evals.corpus import sample_questions
 
     t0 = time.perf_counter()
@@ -106,7 +107,7 @@ def job_ours(spec: dict) -> dict:
     texts = _corpus_passages(Path(spec["corpus"]))
     words = sum(len(t.split()) for t in texts)
     del texts
-    sentences = sum(len(json.loads(m["sentences"])) for m in _metadatas(bot.store.passage_collection, passages))
+    sentences = sum(len(read_record(None, m)["sentences"]) for m in _metadatas(bot.store.passage_collection, passages))
     rss_ingest = peak_rss_mb()
 
     questions = sample_questions(WARMUP + spec["queries"], seed=spec.get("seed", 11))

@@ -2,28 +2,26 @@
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 
 from assistant import Assistant
-from assistant.store import unpack_vectors
+from assistant.store import read_record, unpack_vectors
 
 
 def all_passages(bot: Assistant) -> list[dict]:
     got = bot.store.passage_collection.get(include=["metadatas", "documents"])
-    return [dict(m, text=d) for m, d in zip(got["metadatas"], got["documents"])]
+    return [read_record(d, m) for m, d in zip(got["metadatas"], got["documents"])]
 
 
 def assert_sentence_vectors(bot: Assistant) -> None:
     """Every record carries one unit vector per sentence, close to that sentence's own embedding."""
     for p in all_passages(bot):
-        spans = json.loads(p["sentences"])
+        spans = p["sentences"]
         rows = unpack_vectors(p["sv"], bot.embedder.dimension)
         assert rows.shape == (len(spans), bot.embedder.dimension), p["passage_id"]
         assert np.allclose(np.linalg.norm(rows, axis=1), 1.0, atol=1e-3)
     sample = all_passages(bot)[0]
-    s, e = json.loads(sample["sentences"])[0]
+    s, e = sample["sentences"][0]
     text = bot.source_text(sample["source"])[s:e]
     alone = np.asarray(bot.embedder.embed_query(text), dtype=np.float32)
     assert float(unpack_vectors(sample["sv"], bot.embedder.dimension)[0] @ alone) > 0.99

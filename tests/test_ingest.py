@@ -15,7 +15,7 @@ import pytest
 from langchain_core.embeddings import Embeddings
 
 from assistant import Assistant, Settings
-from assistant.store import pack_vectors, unpack_vectors
+from assistant.store import pack_vectors, read_record, unpack_vectors
 from ingest import load_source, split_passages, split_sentences
 from tests._docs import HTML, MARKDOWN, make_pdf
 from tests._store import all_passages, assert_sentence_vectors
@@ -107,10 +107,14 @@ def test_a_store_from_the_old_layout_is_upgraded_by_the_next_ingest(tmp_path, em
     bot = _assistant(tmp_path, knowledge, embedder)
     bot.ingest(progress=False)
     col = bot.store.passage_collection
-    got = col.get(include=["metadatas"])
-    # make it look like a 0.1 store: no packed vectors, a legacy sentence collection
-    col.update(ids=got["ids"], metadatas=[{k: v for k, v in m.items() if k != "sv"} | {"sv": ""}
-                                          for m in got["metadatas"]])
+    got = col.get(include=["metadatas", "embeddings"])
+    # make it look like a 0.1 store: the text as the Chroma document, one key per field,
+    # no packed vectors, and a legacy sentence collection
+    flat = [read_record(None, m) for m in got["metadatas"]]
+    col.delete(ids=got["ids"])
+    col.add(ids=got["ids"], embeddings=got["embeddings"], documents=[r.pop("text") for r in flat],
+            metadatas=[{**r, "sentences": json.dumps(r["sentences"]), "sv": ""} for r in flat])
+    assert "passage" not in col.get(limit=1, include=["metadatas"])["metadatas"][0]
     bot.store.client.get_or_create_collection("knowledge_sentences").add(ids=["x"], embeddings=[[0.1] * 384])
     old = Assistant(bot.settings, embedder=embedder, auto_ingest=False)
     ans = old.ask("How many Ukrainian refugees has Japan accepted?")

@@ -24,7 +24,7 @@ from assistant import Assistant, Settings, StoreError
 from evals.corpus import generate
 from ingest import load_source, split_passages
 from ingest.loaders import discover
-from tests._store import assert_sentence_vectors
+from tests._store import all_passages, assert_sentence_vectors
 
 pytestmark = pytest.mark.server
 
@@ -253,8 +253,7 @@ def test_ingest_into_a_server_that_dies_half_way_converges_without_duplicates(ch
     bot2 = _server_bot(chroma_server.url, tmp_path / "app", embedder, knowledge, collection, auto_ingest=False)
     report = bot2.ingest(progress=False)
     assert report.added == len(expected_ids) - partial  # only what was missing is embedded
-    got = bot2.store.passage_collection.get(include=["metadatas"])
-    pids = [m["passage_id"] for m in got["metadatas"]]
+    pids = [p["passage_id"] for p in all_passages(bot2)]
     assert len(pids) == len(set(pids)) == len(expected_ids)
     assert set(pids) == expected_ids
     assert_sentence_vectors(bot2)
