@@ -59,7 +59,8 @@ class Assistant:
         )
         self.store = store or Store.open(self.settings, self.embedder)
         self.retriever = HybridRetriever(
-            store=self.store, embedder=self.embedder, k=self.settings.top_k, candidates=self.settings.candidates
+            store=self.store, embedder=self.embedder, k=self.settings.top_k, candidates=self.settings.candidates,
+            cache_dir=self.settings.lexical_dir / self.settings.collection,
         )
         self.extractive = ExtractiveAnswerer()
         self.answerer: Any = self.extractive

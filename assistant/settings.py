@@ -74,3 +74,8 @@ class Settings(BaseSettings):
     def sources_dir(self) -> Path:
         """Extracted plain text of every ingested source (what citation offsets index into)."""
         return self.data_dir / "sources"
+
+    @property
+    def lexical_dir(self) -> Path:
+        """The BM25 mirror saved by the last build, so a restart loads it instead of re-tokenising."""
+        return self.data_dir / "lexical"

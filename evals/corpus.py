@@ -3,10 +3,14 @@
 Why not copies of one paragraph: identical passages collapse in the index (same
 ids, same vectors) and make BM25 and HNSW look faster and better than they are.
 Here every paragraph is new: most sentences come from templates filled with
-random countries, officials, agencies, sectors, amounts and dates; the rest are
-word-level recombinations (a first-order Markov chain) of the real article, with
-every number replaced, so the corpus shares the article's vocabulary (hard
-distractors for both BM25 and the dense model) without restating its facts.
+random countries, officials, agencies, sectors, amounts and dates; the rest
+(``salad``, 30% by default) are word-level recombinations (a first-order Markov
+chain) of the real article, with every number replaced, so the corpus shares
+the article's vocabulary without restating its facts. Those are adversarial:
+ungrammatical runs of the article's own phrases, which a bi-encoder and BM25
+rank as high as the real sentences (only a model that reads fluency, such as a
+cross-encoder, tells them apart). ``salad=0`` gives grammatical, on-topic
+distractors only: the realistic case of many other policy documents.
 
 The real article is copied in unchanged, so answer quality can be checked at
 every scale with questions whose answers only it contains.
@@ -160,11 +164,14 @@ def template_sentence(rng: random.Random) -> str:
     )
 
 
-def paragraph(rng: random.Random, chain: ArticleChain, max_chars: int = 850) -> str:
+SALAD = 0.3  # default share of Markov-chain sentences
+
+
+def paragraph(rng: random.Random, chain: ArticleChain, max_chars: int = 850, salad: float = SALAD) -> str:
     """3-6 sentences, under the splitter's passage size so one paragraph is one passage."""
     sentences: list[str] = []
     for _ in range(rng.randint(3, 6)):
-        s = chain.sentence(rng) if rng.random() < 0.3 else template_sentence(rng)
+        s = chain.sentence(rng) if rng.random() < salad else template_sentence(rng)
         if sentences and len(" ".join(sentences)) + len(s) + 1 > max_chars:
             break
         sentences.append(s)
@@ -180,7 +187,7 @@ class CorpusInfo:
 
 
 def generate(folder: Path, passages: int, *, seed: int = 5, per_file: int = 20,
-             article: Path = ARTICLE) -> CorpusInfo:
+             article: Path = ARTICLE, salad: float = SALAD) -> CorpusInfo:
     """Write ``passages`` generated paragraphs in files of ``per_file``, plus the real article."""
     rng = random.Random(seed)
     text = article.read_text(encoding="utf-8")
@@ -195,7 +202,7 @@ def generate(folder: Path, passages: int, *, seed: int = 5, per_file: int = 20,
     words = 0
     files = 0
     for start in range(0, passages, per_file):
-        paras = [paragraph(rng, chain) for _ in range(min(per_file, passages - start))]
+        paras = [paragraph(rng, chain, salad=salad) for _ in range(min(per_file, passages - start))]
         words += sum(len(p.split()) for p in paras)
         sub = folder / f"part{start // 10000:03d}"
         sub.mkdir(exist_ok=True)
