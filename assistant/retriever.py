@@ -7,8 +7,8 @@ the two. The BM25 index mirrors the passage collection in memory and is rebuilt
 only when the collection changes (an ingest here, or another process writing
 to a shared Chroma server), never per query. Each build is saved under a hash
 of the collection's ids (content hashes), so a restart over an unchanged store
-loads it: at 100k passages, 1.6 s to list the ids instead of 12 s to re-read
-and re-tokenise every passage.
+loads it: at 100k passages, listing the ids and loading took 0.4 s (1.6 s with
+a cold disk cache) where re-reading and re-tokenising every passage took 12 s.
 """
 
 from __future__ import annotations
