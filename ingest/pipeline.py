@@ -220,7 +220,7 @@ class Ingestor:
             # a file that fails to load is never seen here, so scoped cleanup keeps its old passages
             res = index(
                 prefetched(documents()), self.passage_records, self.store.writer,
-                cleanup="scoped_full", source_id_key="source", key_encoder="sha256", batch_size=256,
+                cleanup="scoped_full", source_id_key="source", key_encoder="sha256", batch_size=self.settings.ingest_batch,
             )
             report.added, report.updated = res["num_added"], res["num_updated"]
             report.skipped, report.removed = res["num_skipped"], res["num_deleted"]

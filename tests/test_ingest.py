@@ -255,8 +255,9 @@ def test_ingest_killed_half_way_converges_on_rerun(tmp_path, embedder):
         variant = "\n".join(f"Section {i}.{j}: {line}" for j, line in enumerate(article.splitlines()) if line)
         (knowledge / f"copy{i:02d}.txt").write_text(variant, encoding="utf-8")
     data = tmp_path / "data"
+    # small batches, so the kill lands between writes
     proc = subprocess.Popen([sys.executable, "-c", KILL_SCRIPT, str(data), str(knowledge)],
-                            stdout=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, text=True, env={**os.environ, "ASSISTANT_INGEST_BATCH": "64"})
     assert proc.stdout.readline().strip() == "READY"
     # wait until some passages are in the store, then kill -9
     bot = None

@@ -104,9 +104,9 @@ def shared_server(tmp_path_factory):
 
 
 def _server_bot(url: str, data_dir: Path, embedder, knowledge: Path = KNOWLEDGE, collection: str | None = None,
-                **kwargs) -> Assistant:
+                ingest_batch: int = 256, **kwargs) -> Assistant:
     settings = Settings(data_dir=data_dir, knowledge_dir=knowledge, chroma_url=url,
-                        collection=collection or f"t{uuid.uuid4().hex[:10]}")
+                        collection=collection or f"t{uuid.uuid4().hex[:10]}", ingest_batch=ingest_batch)
     return Assistant(settings, embedder=embedder, **kwargs)
 
 
