@@ -188,15 +188,16 @@ class HybridRetriever(BaseRetriever):
             ids = col.get(include=[])["ids"]
         except Exception as exc:
             raise wrap_store_error(exc) from exc
-        folder = self.cache_dir / hashlib.sha1("\n".join(sorted(ids)).encode()).hexdigest()[:20]
+        wanted = sorted(ids)
+        folder = self.cache_dir / hashlib.sha1("\n".join(wanted).encode()).hexdigest()[:20]
         try:
             saved = LexicalIndex.load(folder)
-            if sorted(saved.ids) == sorted(ids) and (saved.bm25 is not None or not saved.vocab):
+            if sorted(saved.ids) == wanted and (saved.bm25 is not None or not saved.vocab):
                 return saved
         except Exception:  # noqa: S110 - absent or damaged: rebuilt below, nothing is lost
             pass
         index = LexicalIndex.build(self._records(col, count))
-        if sorted(index.ids) == sorted(ids):  # unchanged while we read it: safe to save under that hash
+        if sorted(index.ids) == wanted:  # unchanged while we read it: safe to save under that hash
             try:
                 for old in self.cache_dir.glob("*"):  # one saved index per collection
                     shutil.rmtree(old, ignore_errors=True)
