@@ -167,9 +167,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--queries", type=int, default=40, help="timed questions per size (default 40)")
     p.add_argument("--backend", default="onnx", help="embedding backend: onnx | onnx-int8 | torch")
     p.add_argument("--no-baseline", action="store_true", help="skip the plain LangChain recipe")
-    p.add_argument("--salad", type=float, default=0.3,
+    p.add_argument("--salad", type=float, default=0.0,
                    help="share of generated sentences that are Markov recombinations of the article "
-                        "(adversarial; default 0.3); 0 gives grammatical distractors only")
+                        "(a stress test beyond any real folder, e.g. 0.3; default 0)")
+    p.add_argument("--ontopic", type=float, default=0.25,
+                   help="share of templated sentences naming Japan, Russia or Ukraine (default 0.25)")
     p.set_defaults(func=cmd_bench)
     return parser
 

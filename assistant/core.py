@@ -8,6 +8,7 @@ configured).
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,6 +29,8 @@ from .types import Answer
 if TYPE_CHECKING:
     from ingest import Ingestor, IngestReport
 
+
+log = logging.getLogger(__name__)
 
 SENTENCE_CACHE_PASSAGES = 20_000  # only passages of pre-0.2 stores; ~5 x 384 floats each, 150 MB at most
 
@@ -72,8 +75,8 @@ class Assistant:
             )
         self._ingestor: Ingestor | None = None
         self._sentence_cache: dict[str, np.ndarray] = {}
-        if (self.settings.auto_ingest if auto_ingest is None else auto_ingest) and self.store.count() == 0:
-            self.ingest(progress=False)
+        if self.settings.auto_ingest if auto_ingest is None else auto_ingest:
+            self.refresh()
 
     # -- documents
     @property
@@ -87,6 +90,20 @@ class Assistant:
     def ingest(self, paths: list[Path] | None = None, *, progress: bool = True) -> IngestReport:
         """Bring the store in step with ``paths`` (default: the knowledge folder)."""
         return self.ingestor.run(paths, progress=progress)
+
+    def refresh(self) -> IngestReport | None:
+        """Ingest the knowledge folder if the store is empty or the folder changed since it was ingested.
+
+        Why at start-up: a user who drops a file into ``knowledge/`` (or upgrades to a
+        splitter that cuts passages differently) and restarts expects answers from it.
+        Unchanged files cost a stat each; changed ones are re-embedded, nothing else is.
+        """
+        if self.store.count() and not self.ingestor.knowledge_changed():
+            return None
+        report = self.ingest(progress=False)
+        if report.changed or report.errors:
+            log.info("knowledge folder refreshed: %s", report.summary())
+        return report
 
     def source_text(self, path: str) -> str:
         """The text a citation's ``start``/``end`` index into, for ``Citation.path``."""

@@ -57,7 +57,8 @@ class Settings(BaseSettings):
     top_k: int = 5
     # Candidates fetched from each retriever (dense and BM25) before fusion.
     candidates: int = 20
-    # Ingest the knowledge folder automatically when the store is empty.
+    # Ingest the knowledge folder at start-up when the store is empty or the folder changed
+    # since its last ingest (a stat per file; only changed files are re-embedded).
     auto_ingest: bool = True
     # Passages per ingest batch (one encode, one upsert, one record update). Above Chroma's
     # HNSW buffer of 1,000 an upsert inserts in parallel: 10k passages ingested ~10% faster

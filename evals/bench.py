@@ -306,7 +306,7 @@ def cold_start(cmd: list[str], env: dict[str, str], runs: int = 2) -> float:
 
 # -- the command
 def main(args: argparse.Namespace) -> int:
-    from evals.corpus import SALAD, generate
+    from evals.corpus import ONTOPIC, SALAD, generate
 
     sizes = [int(s) for s in str(getattr(args, "sizes", "1000,10000") or "").split(",") if s.strip()]
     if getattr(args, "full", False) and 100000 not in sizes:
@@ -317,9 +317,11 @@ def main(args: argparse.Namespace) -> int:
     queries = int(getattr(args, "queries", 40) or 40)
     baseline = not getattr(args, "no_baseline", False)
     salad = float(getattr(args, "salad", SALAD))
+    ontopic = float(getattr(args, "ontopic", ONTOPIC))
     models = out / "models"
     started = time.perf_counter()
-    results: dict[str, Any] = {"backend": backend, "cpus": os.cpu_count(), "salad": salad, "sizes": {}}
+    results: dict[str, Any] = {"backend": backend, "cpus": os.cpu_count(), "salad": salad, "ontopic": ontopic,
+                               "sizes": {}}
 
     def log(msg: str) -> None:
         print(f"[{time.perf_counter() - started:6.0f}s] {msg}", file=sys.stderr, flush=True)
@@ -328,7 +330,7 @@ def main(args: argparse.Namespace) -> int:
     for size in [0, *sizes]:
         label = "seed" if size == 0 else f"{size:,}"
         corpus = out / "corpus" / str(size)
-        info = generate(corpus, size, salad=salad)
+        info = generate(corpus, size, salad=salad, ontopic=ontopic)
         log(f"{label}: corpus of {info.files} files, {info.words:,} generated words")
         row: dict[str, Any] = {"generated_passages": size}
         spec = {"corpus": str(corpus), "models": str(models), "backend": backend, "queries": queries,
@@ -378,7 +380,7 @@ def _fresh(path: Path) -> None:
 
 def render(r: dict) -> str:
     """The table printed at the end of a run."""
-    lines = [f"backend={r['backend']}  cpus={r['cpus']}  salad={r.get('salad', 0.3)}",
+    lines = [f"backend={r['backend']}  cpus={r['cpus']}  salad={r.get('salad', 0.3)}  ontopic={r.get('ontopic', 0.0)}",
              "size     | passages | ours p50/p95 ms | floor ms | p50/floor | plain p50/p95 ms | plain/ours p50 "
              "| quality ours/plain | dev acc/FRR | ingest p/s (w/s) | torch p/s (w/s) | ingest/torch | embed/torch | RSS MB ours/plain"]
     for label, row in r["sizes"].items():

@@ -2,15 +2,20 @@
 
 Why not copies of one paragraph: identical passages collapse in the index (same
 ids, same vectors) and make BM25 and HNSW look faster and better than they are.
-Here every paragraph is new: most sentences come from templates filled with
-random countries, officials, agencies, sectors, amounts and dates; the rest
-(``salad``, 30% by default) are word-level recombinations (a first-order Markov
-chain) of the real article, with every number replaced, so the corpus shares
-the article's vocabulary without restating its facts. Those are adversarial:
-ungrammatical runs of the article's own phrases, which a bi-encoder and BM25
-rank as high as the real sentences (only a model that reads fluency, such as a
-cross-encoder, tells them apart). ``salad=0`` gives grammatical, on-topic
-distractors only: the realistic case of many other policy documents.
+Here every paragraph is new: sentences come from templates filled with random
+countries, officials, agencies, sectors, amounts and dates. By default a quarter
+of them (``ontopic``) name the article's own actors (Japan, Russia, Ukraine), so
+the distractors compete for the same entities the questions ask about, the way
+a folder of other policy briefs would: "Japan pledged $420 million to the
+refugee council..." is a fair rival to the article's sentence on refugees.
+
+``salad`` (0 by default; the stress test) mixes in word-level recombinations
+(a first-order Markov chain) of the real article, with every number replaced,
+so the corpus shares the article's vocabulary without restating its facts.
+Those are adversarial beyond any real folder: ungrammatical runs of the
+article's own phrases, which a bi-encoder and BM25 rank as high as the real
+sentences (only a model that reads fluency, such as a cross-encoder, tells them
+apart).
 
 The real article is copied in unchanged, so answer quality can be checked at
 every scale with questions whose answers only it contains.
@@ -52,6 +57,7 @@ MEASURES = ["export controls", "an import ban", "a price cap", "asset freezes", 
             "a reserve release", "port inspections", "a procurement freeze", "debt rescheduling"]
 MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
           "November", "December"]
+ACTORS = ["Japan", "Russia", "Ukraine"]  # the article's own; ``ontopic`` of template sentences name one
 CITIES = ["Tromsø", "Valparaíso", "Mombasa", "Da Nang", "Porto", "Tampere", "Kumasi", "Arequipa", "Graz",
           "Chiang Mai", "Tangier", "Cork", "Erdenet", "Salto", "Tartu", "Thiès", "Ipoh", "Akureyri"]
 
@@ -145,9 +151,11 @@ class ArticleChain:
         return s if s.endswith((".", "?", "!")) else s.rstrip(",;:") + "."
 
 
-def template_sentence(rng: random.Random) -> str:
+def template_sentence(rng: random.Random, ontopic: float = 0.0) -> str:
     measure = rng.choice(MEASURES)
     c1, c2 = rng.sample(COUNTRIES, 2)
+    if rng.random() < ontopic:
+        c1 = rng.choice(ACTORS)
     s1, s2 = rng.sample(SECTORS, 2)
     role = rng.choice(ROLES)
     votes = rng.randint(120, 400)
@@ -164,14 +172,16 @@ def template_sentence(rng: random.Random) -> str:
     )
 
 
-SALAD = 0.3  # default share of Markov-chain sentences
+SALAD = 0.0  # default share of Markov-chain sentences: none; 0.3 is the stress test
+ONTOPIC = 0.25  # default share of template sentences whose actor is Japan, Russia or Ukraine
 
 
-def paragraph(rng: random.Random, chain: ArticleChain, max_chars: int = 850, salad: float = SALAD) -> str:
+def paragraph(rng: random.Random, chain: ArticleChain, max_chars: int = 850, salad: float = SALAD,
+              ontopic: float = ONTOPIC) -> str:
     """3-6 sentences, under the splitter's passage size so one paragraph is one passage."""
     sentences: list[str] = []
     for _ in range(rng.randint(3, 6)):
-        s = chain.sentence(rng) if rng.random() < salad else template_sentence(rng)
+        s = chain.sentence(rng) if rng.random() < salad else template_sentence(rng, ontopic)
         if sentences and len(" ".join(sentences)) + len(s) + 1 > max_chars:
             break
         sentences.append(s)
@@ -187,7 +197,7 @@ class CorpusInfo:
 
 
 def generate(folder: Path, passages: int, *, seed: int = 5, per_file: int = 20,
-             article: Path = ARTICLE, salad: float = SALAD) -> CorpusInfo:
+             article: Path = ARTICLE, salad: float = SALAD, ontopic: float = ONTOPIC) -> CorpusInfo:
     """Write ``passages`` generated paragraphs in files of ``per_file``, plus the real article."""
     rng = random.Random(seed)
     text = article.read_text(encoding="utf-8")
@@ -202,7 +212,7 @@ def generate(folder: Path, passages: int, *, seed: int = 5, per_file: int = 20,
     words = 0
     files = 0
     for start in range(0, passages, per_file):
-        paras = [paragraph(rng, chain, salad=salad) for _ in range(min(per_file, passages - start))]
+        paras = [paragraph(rng, chain, salad=salad, ontopic=ontopic) for _ in range(min(per_file, passages - start))]
         words += sum(len(p.split()) for p in paras)
         sub = folder / f"part{start // 10000:03d}"
         sub.mkdir(exist_ok=True)

@@ -8,6 +8,11 @@ only happens after all of a source's passages are written: ``scoped_full``).
 Files that vanished from a folder being ingested have their passages removed.
 A file that cannot be read is reported by name and skipped; its earlier
 passages, if any, are kept.
+
+After a run over the knowledge folder, a snapshot of it (every file's size and
+mtime, and the splitter's ``LAYOUT``) is saved beside the manifest, so a restart
+can tell in milliseconds whether the folder was edited, or the splitter changed,
+since: ``Ingestor.knowledge_changed()``.
 """
 
 from __future__ import annotations
@@ -16,10 +21,12 @@ import hashlib
 import json
 import os
 import queue
+import stat
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from langchain_core.documents import Document
@@ -148,8 +155,11 @@ class Ingestor:
         self.store = store
         self.settings = settings
         self.on_change = on_change
-        ns = f"chroma/{settings.collection}"
-        self.passage_records = _record_manager(settings, f"{ns}_passages")
+
+    @cached_property
+    def passage_records(self):
+        """LangChain's SQL record manager, opened on first use: a start-up freshness check needs none of it."""
+        return _record_manager(self.settings, f"chroma/{self.settings.collection}_passages")
 
     # -- sources manifest: which files are in the store, and the text their offsets index
     @property
@@ -166,6 +176,41 @@ class Ingestor:
 
     def _save_manifest(self, data: dict[str, dict]) -> None:
         _atomic_write(self.manifest_path, json.dumps(data, indent=1, sort_keys=True))
+
+    # -- knowledge-folder snapshot: has anything changed since the last ingest of it?
+    @property
+    def snapshot_path(self) -> Path:
+        return self.settings.sources_dir / "knowledge-snapshot.json"
+
+    def snapshot(self) -> dict:
+        """What an ingest of the knowledge folder depends on: each file's size and mtime, and the layout."""
+        root = Path(self.settings.knowledge_dir).resolve()
+        files: dict[str, list[int]] = {}
+        if root.is_dir():
+            for f in sorted(root.rglob("*")):
+                if f.name.startswith("."):  # as discover(): editor swap files are not sources
+                    continue
+                try:
+                    st = f.stat()
+                except OSError:  # a dangling link: the ingest reports it, the snapshot records its absence
+                    continue
+                if stat.S_ISREG(st.st_mode):
+                    files[str(f.relative_to(root))] = [st.st_size, st.st_mtime_ns]
+        return {"root": str(root), "layout": LAYOUT, "files": files}
+
+    def knowledge_changed(self) -> bool:
+        """True when the knowledge folder (or the splitter) differs from what this data folder last ingested.
+
+        A data folder that never ingested (a reader of a shared Chroma server) is never
+        "changed": refreshing a store another process owns is not a reader's job.
+        """
+        if not self.manifest_path.exists():
+            return False
+        try:
+            saved = json.loads(self.snapshot_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return True  # ingested by a version that kept no snapshot, or the snapshot is damaged
+        return saved != self.snapshot()
 
     def text_file(self, source: str) -> Path:
         return self.settings.sources_dir / (hashlib.sha1(source.encode()).hexdigest()[:16] + ".txt")
@@ -184,6 +229,9 @@ class Ingestor:
 
     def _run(self, roots: list[Path], progress: bool) -> IngestReport:
         t0 = time.perf_counter()
+        # taken before reading: an edit made during the run shows up as a change next time
+        whole_folder = [Path(r).resolve() for r in roots] == [Path(self.settings.knowledge_dir).resolve()]
+        before = self.snapshot() if whole_folder else None
         report = IngestReport()
         files = discover(roots)
         report.files = len(files)
@@ -227,6 +275,8 @@ class Ingestor:
             self.store.drop_legacy()
             self._save_manifest(manifest)
             report.removed += self._remove_vanished(roots, manifest, report)
+            if before is not None:
+                _atomic_write(self.snapshot_path, json.dumps(before, indent=1, sort_keys=True))
         except (StoreError, DocumentError):
             raise
         except Exception as exc:

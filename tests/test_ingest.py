@@ -173,6 +173,52 @@ def test_incremental_ingest_changed_and_deleted_files(tmp_path, embedder):
     assert not ans.answered
 
 
+def test_a_restart_picks_up_what_changed_in_the_knowledge_folder(tmp_path, embedder, monkeypatch):
+    """serve/ask start with auto-ingest: an edited folder is refreshed, an unchanged one costs a stat per file."""
+    from ingest import Ingestor
+
+    knowledge = tmp_path / "knowledge"
+    knowledge.mkdir()
+    (knowledge / "article.txt").write_text(ARTICLE.read_text(encoding="utf-8"), encoding="utf-8")
+    settings = Settings(data_dir=tmp_path / "data", knowledge_dir=knowledge)
+    first = Assistant(settings, embedder=embedder)  # empty store: ingested at start
+    n = first.store.count()
+    assert n > 0 and not first.ingestor.knowledge_changed()
+
+    # unchanged folder (an editor's dotfile aside): the next start ingests nothing
+    (knowledge / ".article.txt.swp").write_text("x", encoding="utf-8")
+    real_run = Ingestor.run
+    runs: list[int] = []
+
+    def counting_run(self, *args, **kwargs):
+        runs.append(1)
+        return real_run(self, *args, **kwargs)
+
+    monkeypatch.setattr(Ingestor, "run", counting_run)
+    assert Assistant(settings, embedder=embedder).store.count() == n and runs == []
+
+    # a file dropped in while the app was stopped is answered from after the restart
+    (knowledge / "bees.md").write_text(MARKDOWN, encoding="utf-8")
+    counting = CountingEmbedder(embedder)
+    second = Assistant(settings, embedder=counting)
+    assert runs == [1] and second.store.count() > n
+    assert counting.documents == second.store.count() - n, "only the new file is embedded"
+    ans = second.ask("When do beekeepers harvest chestnut honey?")
+    assert ans.answered and any(c.path == "bees.md" for c in ans.citations)
+
+    # a store whose folder snapshot is missing (ingested by an older version) is re-checked once
+    second.ingestor.snapshot_path.unlink()
+    assert second.ingestor.knowledge_changed()
+    third = Assistant(settings, embedder=embedder)
+    assert runs == [1, 1] and third.store.count() == second.store.count()
+    assert not third.ingestor.knowledge_changed()
+
+    # a data folder that never ingested (a reader of a shared store) does not refresh it
+    reader = Assistant(Settings(data_dir=tmp_path / "reader", knowledge_dir=knowledge), embedder=embedder,
+                       store=third.store)
+    assert runs == [1, 1] and not reader.ingestor.knowledge_changed()
+
+
 def test_bad_files_are_reported_and_skipped(tmp_path, embedder):
     knowledge = tmp_path / "knowledge"
     knowledge.mkdir()
