@@ -98,8 +98,14 @@ class Assistant:
         splitter that cuts passages differently) and restarts expects answers from it.
         Unchanged files cost a stat each; changed ones are re-embedded, nothing else is.
         """
-        if self.store.count() and not self.ingestor.knowledge_changed():
-            return None
+        if self.store.count():
+            if not Path(self.settings.knowledge_dir).is_dir():
+                # an unmounted or renamed folder must not read as "every file deleted"
+                log.warning("knowledge folder %s is missing; answering from the store as it is",
+                            self.settings.knowledge_dir)
+                return None
+            if not self.ingestor.knowledge_changed():
+                return None
         report = self.ingest(progress=False)
         if report.changed or report.errors:
             log.info("knowledge folder refreshed: %s", report.summary())

@@ -213,6 +213,11 @@ def test_a_restart_picks_up_what_changed_in_the_knowledge_folder(tmp_path, embed
     assert runs == [1, 1] and third.store.count() == second.store.count()
     assert not third.ingestor.knowledge_changed()
 
+    # a knowledge folder that went missing (unmounted, renamed) is not "every file deleted"
+    knowledge.rename(tmp_path / "elsewhere")
+    assert Assistant(settings, embedder=embedder).store.count() == third.store.count() and runs == [1, 1]
+    (tmp_path / "elsewhere").rename(knowledge)
+
     # a data folder that never ingested (a reader of a shared store) does not refresh it
     reader = Assistant(Settings(data_dir=tmp_path / "reader", knowledge_dir=knowledge), embedder=embedder,
                        store=third.store)

@@ -1,0 +1,40 @@
+"""ExtractiveAnswerer.select on hand-made sentences: which second sentence joins the best one.
+
+Narrow unit tests (no model): the ranking inputs are given, only the selection rule is under test.
+"""
+
+from __future__ import annotations
+
+from assistant.extractive import ExtractiveAnswerer, Retrieval, ScoredSentence
+from assistant.retriever import ScoredPassage
+
+
+def _sentence(text: str, source: str, score: float, index: int = 0) -> ScoredSentence:
+    passage = ScoredPassage(id=f"{source}-{index}", text=text, source=source, title=source, start=0,
+                            end=len(text), sentences=[(0, len(text))])
+    return ScoredSentence(passage=passage, start=0, end=len(text), text=text, score=score, dense=score,
+                          lexical=0.5, index=index)
+
+
+def _select(question: str, *sentences: ScoredSentence) -> list[str]:
+    r = Retrieval(question=question, standalone=question, passages=[s.passage for s in sentences],
+                  sentences=list(sentences))
+    return [s.text for s in ExtractiveAnswerer().select(r)]
+
+
+def test_a_settled_figure_is_not_joined_by_another_documents_figure():
+    best = _sentence("Prime Minister Kishida announced a financial package worth $5.5 billion.", "article.txt", 0.80)
+    rival = _sentence("Ukraine pledged 69.9 billion dollars to the refugee council.", "brief.txt", 0.78)
+    assert _select("How much money did Kishida pledge to Ukraine?", best, rival) == [best.text]
+
+
+def test_the_same_document_may_still_complete_a_figure():
+    best = _sentence("Prime Minister Kishida announced a financial package worth $5.5 billion.", "article.txt", 0.80)
+    more = _sentence("Ukraine received the pledge in grants and loans.", "article.txt", 0.78, index=3)
+    assert _select("How much money did Kishida pledge to Ukraine?", best, more) == [best.text, more.text]
+
+
+def test_open_questions_still_draw_on_two_documents():
+    best = _sentence("Japan froze the assets of the central bank.", "article.txt", 0.80)
+    other = _sentence("Japan also banned exports of semiconductors to Russia.", "brief.txt", 0.78)
+    assert _select("What sanctions did Japan impose on Russia and its exports?", best, other) == [best.text, other.text]
