@@ -222,10 +222,9 @@ class ExtractiveAnswerer:
                 and nxt.score >= NEXT_RATIO * best.score:
             return [best, nxt]
         covered = set(terms(best.text))
-        kind = answer_type(r.standalone)
-        # a figure, date or name already answers a factoid question; another document's
-        # figure next to it is a rival answer ("Ukraine pledged $69.9 billion to..."), not a completion
-        settled = kind in ("money", "number", "date", "name") and _type_match(kind, best.text)
+        # a figure, date or name already answers a factoid question (type_match); another
+        # document's figure next to it is a rival answer ("Ukraine pledged $69.9 billion to..."), not a completion
+        settled = best.type_match
         for cand in r.sentences[1:4]:
             if cand.score < SECOND_RATIO * best.score:
                 break

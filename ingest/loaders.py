@@ -166,15 +166,18 @@ def load_source(path: Path, knowledge_dir: Path | None = None) -> SourceDoc:
     return SourceDoc(path=rel, abs_path=resolved, title=title, text=text, body_start=body_start)
 
 
+def folder_files(folder: Path) -> list[Path]:
+    """Every file under ``folder`` that ingest reads, sorted: sidecars included, dotfiles (editor swap files) not."""
+    return [f for f in sorted(folder.rglob("*")) if (f.is_file() or f.is_symlink()) and not f.name.startswith(".")]
+
+
 def discover(paths: list[Path]) -> list[Path]:
     """Source files under ``paths`` (files or folders), sorted, sidecars and dotfiles excluded."""
     found: list[Path] = []
     for p in paths:
         p = Path(p)
         if p.is_dir():
-            for f in sorted(p.rglob("*")):
-                if (f.is_file() or f.is_symlink()) and not f.name.startswith(".") and not f.name.endswith(META_SUFFIX):
-                    found.append(f)
+            found.extend(f for f in folder_files(p) if not f.name.endswith(META_SUFFIX))
         elif not p.name.endswith(META_SUFFIX):
             found.append(p)
     return found

@@ -36,7 +36,7 @@ from assistant.errors import DocumentError, StoreError
 from assistant.settings import Settings
 from assistant.store import Store, wrap_store_error
 
-from .loaders import discover, load_source
+from .loaders import discover, folder_files, load_source
 from .splitter import Passage, split_passages
 
 _LOCK = threading.Lock()  # one ingest at a time per process (web uploads can race)
@@ -187,9 +187,7 @@ class Ingestor:
         root = Path(self.settings.knowledge_dir).resolve()
         files: dict[str, list[int]] = {}
         if root.is_dir():
-            for f in sorted(root.rglob("*")):
-                if f.name.startswith("."):  # as discover(): editor swap files are not sources
-                    continue
+            for f in folder_files(root):  # the files discover() reads, and their title sidecars
                 try:
                     st = f.stat()
                 except OSError:  # a dangling link: the ingest reports it, the snapshot records its absence
