@@ -11,26 +11,19 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
 
 from .errors import AssistantError
 from .settings import Settings
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
-    """Environment settings, overridden by whichever global flags were given."""
-    overrides: dict[str, Any] = {}
-    for name in ("data_dir", "knowledge_dir", "chroma_url", "llm", "llm_base_url", "llm_timeout"):
-        value = getattr(args, name, None)
-        if value is not None:
-            overrides[name] = value
-    return Settings(**overrides)
+    """Environment settings, overridden by whichever flags were given.
 
-
-def make_assistant(args: argparse.Namespace, **kwargs: Any):
-    from .core import Assistant
-
-    return Assistant(settings_from_args(args), **kwargs)
+    Flags default to ``argparse.SUPPRESS``, so only flags the user typed are in
+    ``args``; each flag is named after its ``Settings`` field.
+    """
+    given = {k: v for k, v in vars(args).items() if k in Settings.model_fields}
+    return Settings(**given)
 
 
 # -- commands
@@ -64,15 +57,18 @@ def _print_answer(ans, as_json: bool) -> None:
 def cmd_ask(args: argparse.Namespace) -> int:
     from .core import Assistant
 
+    settings = settings_from_args(args)
     # validate before loading the model: a bad question should fail fast
-    Assistant.validate_question(args.question, settings_from_args(args).max_question_chars)
-    bot = make_assistant(args)
+    Assistant.validate_question(args.question, settings.max_question_chars)
+    bot = Assistant(settings)
     _print_answer(bot.ask(args.question), args.json)
     return 0
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
-    bot = make_assistant(args)
+    from .core import Assistant
+
+    bot = Assistant(settings_from_args(args))
     history: list[dict] = []
     print("Ask about Japan's response to Russia's invasion of Ukraine. Commands: /new (forget the conversation), /quit.")
     while True:
@@ -100,19 +96,30 @@ def cmd_chat(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     from .webapp import serve
 
-    return serve(args)
+    return serve(settings_from_args(args), share=args.share)
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from evals.run import main as eval_main
+    # the evals package imports the assistant, never the other way round: dispatched lazily
+    from evals.run import run_eval
 
-    return eval_main(args)
+    settings = settings_from_args(args)
+    if "knowledge_dir" in vars(args) and "data_dir" not in vars(args):
+        # another corpus gets its own store, so the default one is never mixed with it
+        folder = Path(args.knowledge_dir).resolve()
+        name = folder.parent.name if folder.name == "knowledge" else folder.name
+        settings = settings.model_copy(update={"data_dir": settings.data_dir / "eval-stores" / name})
+    return run_eval(settings, dataset=args.dataset, out=args.out, limit=args.limit, check=args.check,
+                    progress=not args.quiet)
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from evals.bench import main as bench_main
+    from evals.bench import run_bench
 
-    return bench_main(args)
+    given = {k: getattr(args, k) for k in ("out", "queries", "backend", "salad", "ontopic") if getattr(args, k) is not None}
+    if args.sizes is not None:
+        given["sizes"] = [int(s) for s in args.sizes.split(",") if s.strip()]
+    return run_bench(full=args.full, baseline=not args.no_baseline, **given)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -120,7 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
     # unset copy from overwriting a value given before it.
     common = argparse.ArgumentParser(add_help=False, argument_default=argparse.SUPPRESS)
     common.add_argument("--data-dir", type=Path, help="store and records folder (ASSISTANT_DATA_DIR)")
-    common.add_argument("--knowledge-dir", type=Path, help="documents folder (ASSISTANT_KNOWLEDGE_DIR)")
+    common.add_argument("--knowledge-dir", "--knowledge", type=Path, help="documents folder (ASSISTANT_KNOWLEDGE_DIR)")
     common.add_argument("--chroma-url", help="use a Chroma server, e.g. http://127.0.0.1:8000 (ASSISTANT_CHROMA_URL)")
     common.add_argument("--llm", help="ollama:MODEL | openai:MODEL | llamacpp:/path.gguf | smollm2 (ASSISTANT_LLM)")
     common.add_argument("--llm-base-url", help="OpenAI-compatible server URL (else OPENAI_BASE_URL)")
@@ -144,34 +151,36 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_chat)
 
     p = sub.add_parser("serve", parents=[common], help="open the web chat")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=7860)
+    p.add_argument("--host", default=argparse.SUPPRESS, help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=argparse.SUPPRESS, help="port (default 7860)")
     p.add_argument("--share", action="store_true", help="ask Gradio for a public link (off by default)")
-    p.add_argument("--auth", help="user:password required to open the chat (or ASSISTANT_AUTH)")
-    p.add_argument("--max-upload-mb", type=float, default=10, help="largest document the page accepts (default 10)")
-    p.add_argument("--concurrency", type=int, default=8, help="questions answered at the same time (default 8)")
+    p.add_argument("--auth", default=argparse.SUPPRESS, help="user:password required to open the chat (or ASSISTANT_AUTH)")
+    p.add_argument("--max-upload-mb", type=float, default=argparse.SUPPRESS,
+                   help="largest document the page accepts (default 10)")
+    p.add_argument("--concurrency", type=int, default=argparse.SUPPRESS,
+                   help="questions answered at the same time (default 8)")
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("eval", parents=[common], help="score answers on an eval set and write a report")
-    p.add_argument("--dataset", type=Path, help="JSONL eval set (default: the project's)")
-    p.add_argument("--out", type=Path, help="report folder (default: evals/out)")
-    p.add_argument("--limit", type=int, help="score only the first N cases")
+    p.add_argument("--dataset", type=Path, default=None, help="JSONL eval set (default: the project's)")
+    p.add_argument("--out", type=Path, default=None, help="report folder (default: evals/out)")
+    p.add_argument("--limit", type=int, default=None, help="score only the first N cases")
     p.add_argument("--check", action="store_true", help="exit 1 when a metric misses evals/thresholds.json")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("bench", parents=[common], help="speed and memory benchmarks")
-    p.add_argument("--sizes", default="1000,10000", help="generated corpus sizes in passages (default 1000,10000)")
+    p.add_argument("--sizes", default=None, help="generated corpus sizes in passages (default 1000,10000)")
     p.add_argument("--full", action="store_true", help="also run 100000 passages (about an hour or more)")
-    p.add_argument("--out", type=Path, help="results folder (default: evals/out/bench)")
-    p.add_argument("--queries", type=int, default=40, help="timed questions per size (default 40)")
-    p.add_argument("--backend", default="onnx", help="embedding backend: onnx | onnx-int8 | torch")
+    p.add_argument("--out", type=Path, default=None, help="results folder (default: evals/out/bench)")
+    p.add_argument("--queries", type=int, default=None, help="timed questions per size (default 40)")
+    p.add_argument("--backend", default=None, help="embedding backend: onnx (default) | onnx-int8 | torch")
     p.add_argument("--no-baseline", action="store_true", help="skip the plain LangChain recipe")
-    p.add_argument("--salad", type=float, default=0.0,
+    p.add_argument("--salad", type=float, default=None,
                    help="share of generated sentences that are Markov recombinations of the article "
-                        "(a stress test beyond any real folder, e.g. 0.3; default 0)")
-    p.add_argument("--ontopic", type=float, default=0.25,
-                   help="share of templated sentences naming Japan, Russia or Ukraine (default 0.25)")
+                        "(a stress test beyond any real folder, e.g. 0.3; default none)")
+    p.add_argument("--ontopic", type=float, default=None,
+                   help="share of templated sentences naming Japan, Russia or Ukraine (default a quarter)")
     p.set_defaults(func=cmd_bench)
     return parser
 

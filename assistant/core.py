@@ -1,9 +1,11 @@
 """The ``Assistant``: the one public entry point of the package.
 
 It wires the injected parts (settings, embedder, store, answerer) into the
-question-answering flow: validate → resolve follow-ups → hybrid retrieval →
-sentence scoring → answer with citations (extractive by default, an LLM when
-configured).
+question-answering flow, so that a reader can follow one question here:
+``validate`` → resolve follow-ups (``followup`` or the LLM's ``condense``) →
+``HybridRetriever.search`` → ``scoring.score_sentences`` → ``Answerer.answer``
+(``extractive`` by default, ``generative`` when an LLM is configured) →
+``Answer`` with ``Citation`` s (``types``).
 """
 
 from __future__ import annotations
@@ -14,25 +16,24 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
-from . import followup
 from .embedder import Embedder
 from .errors import InvalidQuestion
-from .extractive import ExtractiveAnswerer, Retrieval, score_sentences
-from .retriever import HybridRetriever, ScoredPassage
+from .extractive import ExtractiveAnswerer
+from .retriever import HybridRetriever
+from .scoring import score_sentences
 from .settings import Settings
 from .store import Store
 from .text import aliases, key_terms
-from .types import Answer
+from .tuning import DEFAULT_TUNING, Tuning
+from .types import Answer, Answerer, Retrieval
 
 if TYPE_CHECKING:
+    from langchain_core.runnables import Runnable
+
     from ingest import Ingestor, IngestReport
 
 
 log = logging.getLogger(__name__)
-
-SENTENCE_CACHE_PASSAGES = 20_000  # only passages of pre-0.2 stores; ~5 x 384 floats each, 150 MB at most
 
 
 def _known(stems: list[str], vocab: set[str]) -> bool:
@@ -54,27 +55,29 @@ class Assistant:
         embedder: Embedder | None = None,
         store: Store | None = None,
         chat_model: Any | None = None,
+        answerer: Answerer | None = None,
+        tuning: Tuning = DEFAULT_TUNING,
         auto_ingest: bool | None = None,
     ) -> None:
         self.settings = settings or Settings()
+        self.tuning = tuning
         self.embedder = embedder or Embedder(
             self.settings.model_path, backend=self.settings.embed_backend, cache_dir=self.settings.data_dir / "models"
         )
         self.store = store or Store.open(self.settings, self.embedder)
         self.retriever = HybridRetriever(
             store=self.store, embedder=self.embedder, k=self.settings.top_k, candidates=self.settings.candidates,
-            cache_dir=self.settings.lexical_dir / self.settings.collection,
+            cache_dir=self.settings.lexical_dir / self.settings.collection, tuning=tuning,
         )
-        self.extractive = ExtractiveAnswerer()
-        self.answerer: Any = self.extractive
-        if chat_model is not None or self.settings.llm:
+        self.extractive = ExtractiveAnswerer(tuning)
+        self.answerer: Answerer = answerer or self.extractive
+        if answerer is None and (chat_model is not None or self.settings.llm):
             from .generative import GenerativeAnswerer
 
             self.answerer = GenerativeAnswerer.from_settings(
-                self.settings, chat_model=chat_model, fallback=self.extractive, embedder=self.embedder
+                self.settings, chat_model=chat_model, fallback=self.extractive, embedder=self.embedder, tuning=tuning
             )
         self._ingestor: Ingestor | None = None
-        self._sentence_cache: dict[str, np.ndarray] = {}
         if self.settings.auto_ingest if auto_ingest is None else auto_ingest:
             self.refresh()
 
@@ -98,6 +101,9 @@ class Assistant:
         splitter that cuts passages differently) and restarts expects answers from it.
         Unchanged files cost a stat each; changed ones are re-embedded, nothing else is.
         """
+        if self.store.count() and self.store.outdated():
+            log.warning("the store was written by an older version; re-indexing the knowledge folder")
+            self.ingestor.clear()
         if self.store.count():
             if not Path(self.settings.knowledge_dir).is_dir():
                 # an unmounted or renamed folder must not read as "every file deleted"
@@ -120,7 +126,7 @@ class Assistant:
         return self.validate_question(question, self.settings.max_question_chars)
 
     @staticmethod
-    def validate_question(question: Any, limit: int = 2000) -> str:
+    def validate_question(question: Any, limit: int) -> str:
         """The stripped question, or InvalidQuestion saying what is wrong with it."""
         if not isinstance(question, str) or not question.strip():
             raise InvalidQuestion("The question is empty.", "Type a question about the documents.")
@@ -134,36 +140,14 @@ class Assistant:
     def retrieve(self, question: str, history: list[dict] | None = None) -> Retrieval:
         """Resolve follow-ups, find the top passages and score their sentences."""
         question = self.validate(question)
-        condense = getattr(self.answerer, "condense", None)  # an LLM rewrites follow-ups when there is one
-        standalone = condense(question, history) if condense else followup.resolve(question, history)
+        standalone = self.answerer.condense(question, history)
         qvec = self.embedder.embed_query_vector(standalone)
         passages = self.retriever.search(standalone, k=self.settings.top_k, query_vector=qvec)
         lex = self.retriever.lexical()
-        vectors = self._sentence_vectors(passages)
-        sentences = score_sentences(question, standalone, qvec, passages, vectors, lex)
+        vectors = {(p.id, i): vec for p in passages for i, vec in enumerate(p.sentence_matrix)}
+        sentences = score_sentences(question, standalone, qvec, passages, vectors, lex, self.tuning)
         missing = [phrase for phrase, stems in key_terms(question) if not _known(stems, lex.vocab)]
         return Retrieval(question, standalone, passages, sentences, missing)
-
-    def _sentence_vectors(self, passages: list[ScoredPassage]) -> dict[tuple[str, int], np.ndarray]:
-        """Per-sentence vectors of these passages: from their records, else computed once and cached.
-
-        Records written before 0.2 carry no packed vectors. A passage id hashes the
-        passage's source and text, so computed vectors never go stale.
-        """
-        cache = self._sentence_cache
-        bare = [p for p in passages if p.sentence_matrix is None and p.id not in cache]
-        if bare:
-            if len(cache) + len(bare) > SENTENCE_CACHE_PASSAGES:
-                cache.clear()
-            _, rows = self.embedder.encode_passages(
-                [p.text for p in bare], [[(s - p.start, e - p.start) for s, e in p.sentences] for p in bare]
-            )
-            cache.update({p.id: r for p, r in zip(bare, rows)})
-        return {
-            (p.id, i): vec
-            for p in passages
-            for i, vec in enumerate(p.sentence_matrix if p.sentence_matrix is not None else cache.get(p.id, ()))
-        }
 
     def ask(self, question: str, history: list[dict] | None = None) -> Answer:
         """Answer ``question`` (with optional role/content ``history``) citing source passages."""
@@ -193,6 +177,16 @@ class Assistant:
             "total": round((time.perf_counter() - t0) * 1000, 2),
         }
 
+    # -- LangChain
+    def as_runnable(self) -> Runnable[dict[str, Any], dict[str, Any]]:
+        """This assistant as a LangChain ``Runnable``: ``{"question", "history"}`` in, the ``Answer`` dict out.
+
+        It streams (text pieces, then the final answer dict), batches, has async forms
+        and reports to callbacks, so it composes in LCEL pipelines and LangServe-style servers.
+        """
+        from .runnable import AssistantRunnable
+
+        return AssistantRunnable(assistant=self)
 
 
 __all__ = ["Assistant"]

@@ -7,8 +7,8 @@ Vectors are L2-normalised so Chroma's cosine space and dot products agree.
 Backends:
 
 - ``onnx`` (default): the model is exported once with ``torch.onnx`` into a cache
-  folder (offline, ~1 s) and then run with onnxruntime and the Rust ``tokenizers``
-  fast tokenizer. About 2-3x faster than torch on this 2-core CPU and numerically
+  folder (offline, a few seconds) and then run with onnxruntime and the Rust ``tokenizers``
+  fast tokenizer. Faster than torch on CPUs (README: benchmarks) and numerically
   the same model (cosine vs torch > 0.9999). Once the export exists, torch is not
   even imported, which is most of the cold-start saving.
   sentence-transformers' own ONNX backend needs ``optimum-onnx``, whose pin on
@@ -17,8 +17,7 @@ Backends:
 - ``onnx-int8``: the same export with the weight matrices dynamically quantised to
   int8 (per channel). The attention-score products and the feed-forward output
   projections stay in float, which keeps cosine vs torch ≥ 0.99 on the article
-  (eval set: same accuracy and recall as torch). About 1.3x faster than ``onnx``
-  here; activation scales are per batch, so a vector shifts slightly (cosine
+  Faster than ``onnx`` but it costs some accuracy (README: benchmarks); activation scales are per batch, so a vector shifts slightly (cosine
   > 0.99) with its batch-mates. Opt-in for that reason.
 - ``torch``: plain sentence-transformers, the reference.
 """
@@ -36,10 +35,11 @@ from typing import Any
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
+from . import offline
 from .errors import AssistantError
+from .files import temp_path
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+offline.apply()
 
 BACKENDS = ("onnx", "onnx-int8", "torch")
 _EXPORT_LOCK = threading.Lock()
@@ -199,10 +199,6 @@ def onnx_model_file(path: Path, cache_dir: Path, quantize: bool) -> Path:
     return target
 
 
-def _tmp_name(target: Path) -> Path:
-    return target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-
-
 def _export(path: Path, target: Path) -> None:
     import torch
     from transformers import AutoModel
@@ -223,7 +219,7 @@ def _export(path: Path, target: Path) -> None:
     model = AutoModel.from_pretrained(str(path)).eval()
     dummy = torch.ones(2, 8, dtype=torch.long)
     axes = {0: "batch", 1: "tokens"}
-    tmp = _tmp_name(target)
+    tmp = temp_path(target)
     import warnings
 
     with torch.no_grad(), warnings.catch_warnings():
@@ -252,10 +248,17 @@ def _quantize(src: Path, target: Path) -> None:
         n.name for n in graph.node if n.op_type == "MatMul"
         and (not any(i in weights for i in n.input) or ("output/dense" in n.name and "attention" not in n.name))
     ]
-    tmp = _tmp_name(target)
-    logging.getLogger().setLevel(logging.ERROR)  # "consider pre-processing" noise
-    quantize_dynamic(str(src), str(tmp), per_channel=True, weight_type=QuantType.QInt8,
-                     op_types_to_quantize=["MatMul"], nodes_to_exclude=keep)
+    tmp = temp_path(target)
+    # onnxruntime's quantizer logs "consider pre-processing" through the root logger;
+    # silence that call only, never the application's own logging
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)
+    try:
+        quantize_dynamic(str(src), str(tmp), per_channel=True, weight_type=QuantType.QInt8,
+                         op_types_to_quantize=["MatMul"], nodes_to_exclude=keep)
+    finally:
+        root.setLevel(level)
     os.replace(tmp, target)
 
 
@@ -315,8 +318,7 @@ class Embedder(Embeddings):
         Only the sentences go through the model; a passage's vector is the
         length-weighted mean of its sentences' vectors. Encoding the passages as
         well would double the ingest cost, and on the eval sets the derived
-        passage vectors answer as well (dev 81.7% vs 82.8%, holdout 69.2% vs 69.2%,
-        refusal precision up). Sentence vectors stay true standalone embeddings, so
+        passage vectors answer as well (the eval report compares them). Sentence vectors stay true standalone embeddings, so
         the answerer's calibrated thresholds keep their meaning.
         """
         flat = [t[s:e] for t, sp in zip(texts, spans) for s, e in sp]

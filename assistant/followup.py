@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import re
 
-from .text import terms
+from .text import strip_markers, terms
+from .types import is_refusal
 
 _ANAPHORA = re.compile(
     r"\b(it|its|it's|he|him|his|she|her|hers|they|them|their|theirs|this|that|these|those|there|then|"
@@ -18,11 +19,11 @@ _ANAPHORA = re.compile(
     re.I,
 )
 _CONTINUATION = re.compile(r"^\s*(and|but|so|also|what about|how about|why|how come|what else|anything else)\b", re.I)
-_NAME = re.compile(r"\b[A-Z][a-z]+(?:\s+[A-Z][a-z]+)+\b|\b[A-Z]{2,}\b")
-_MARKER = re.compile(r"\s*\[\d+\]")
+# names in the last reply to carry into a follow-up: "Fumio Kishida", "NATO"
+_PROPER_NAME = re.compile(r"\b[A-Z][a-z]+(?:\s+[A-Z][a-z]+)+\b|\b[A-Z]{2,}\b")
 
 
-def _content(message: dict) -> str:
+def message_text(message: dict) -> str:
     content = message.get("content", "")
     if isinstance(content, list):  # OpenAI/Gradio multimodal parts
         content = " ".join(str(p.get("text", "")) if isinstance(p, dict) else str(p) for p in content)
@@ -37,8 +38,8 @@ def resolve(question: str, history: list[dict] | None) -> str:
     """A standalone form of ``question`` given ``history`` (role/content messages)."""
     if not history or not is_followup(question):
         return question
-    users = [_content(m) for m in history if m.get("role") == "user" and _content(m).strip()]
-    replies = [_content(m) for m in history if m.get("role") == "assistant" and _content(m).strip()]
+    users = [message_text(m) for m in history if m.get("role") == "user" and message_text(m).strip()]
+    replies = [message_text(m) for m in history if m.get("role") == "assistant" and message_text(m).strip()]
     if not users:
         return question
     # walk back through chained follow-ups to the last question that stood alone
@@ -48,8 +49,8 @@ def resolve(question: str, history: list[dict] | None) -> str:
         if not is_followup(earlier) or len(context) >= 3:
             break
     names: list[str] = []
-    if replies and not replies[-1].startswith("The sources don't cover"):
-        for name in _NAME.findall(_MARKER.sub("", replies[-1])):
+    if replies and not is_refusal(replies[-1]):
+        for name in _PROPER_NAME.findall(strip_markers(replies[-1])):
             if name not in names and name not in question:
                 names.append(name)
     parts = [question.strip(), *reversed(context)]

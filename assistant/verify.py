@@ -10,24 +10,19 @@ passages that do not exist or cite nothing. So after generation:
    claim and the passage or one of its sentences (*dense*), and whether every
    number in the claim appears in the passage;
 3. a claim is supported when every number in it appears in the passage,
-   ``lexical >= LEXICAL_MIN`` and ``dense >= DENSE_MIN``;
+   lexical and dense above their ``Tuning`` thresholds;
 4. the quote is the passage sentence (or two adjacent sentences) that best
    backs the claim, with absolute offsets, so ``source_text[start:end] == quote``
    holds as in the extractive mode.
 
-Thresholds were calibrated on ``tests/data/verify_calibration.jsonl``: 27
-hand-written claims about the shipped article — 16 copies and paraphrases the
-passage supports; 11 it does not (wrong numbers, a true claim checked against
-the wrong passage, off-topic, invented and distorted claims). Measured with
-all-MiniLM-L6-v2: supported claims had lexical 0.78–1.00 and dense 0.62–1.00;
-unsupported claims whose numbers matched had lexical 0.00–0.50 and dense
-0.03–0.63, and the only one with lexical >= 0.5 (a distortion reusing the
-passage's words) had dense 0.51. The thresholds sit in those gaps
-(lexical 0.65, dense 0.55); the wrong-number claims (lexical up to 0.90, dense
-up to 0.94) are caught only by the number check. A claim that negates a passage
-in the passage's own words would pass: no lexical or embedding check catches
-that, which the README states. ``test_thresholds_separate_calibration_set``
-re-measures all this with the real model.
+Thresholds (``Tuning.verify_lexical_min`` / ``verify_dense_min``) were
+calibrated on ``tests/data/verify_calibration.jsonl``: hand-written claims about
+the shipped article that the passage supports (copies, paraphrases) and that it
+does not (wrong numbers, the wrong passage, invented or distorted claims). They
+sit in the gap between the two groups; wrong-number claims are caught only by
+the number check, and a claim that negates a passage in the passage's own words
+passes (the README states this limit). ``test_thresholds_separate_calibration_set``
+re-measures the gap with the real model.
 """
 
 from __future__ import annotations
@@ -39,15 +34,12 @@ from typing import Protocol
 
 import numpy as np
 
-from .retriever import ScoredPassage
 from .text import terms
+from .tuning import DEFAULT_TUNING, Tuning
+from .types import ScoredPassage
 
-LEXICAL_MIN = 0.65  # share of the claim's content stems found in the passage…
-DENSE_MIN = 0.55  # …and the best cosine to the passage or one of its sentences
-ADJACENT_GAIN = 0.2  # a neighbouring sentence joins the quote when it adds this much coverage
-MIN_CLAIM_WORDS = 3  # shorter fragments ("[n]", "Answer:") are not claims
-
-MARKER = re.compile(r"\[\s*(\d{1,3}(?:\s*[,;]\s*\d{1,3})*)\s*\]")
+# LLM output is parsed leniently: "[1]", "[ 2 ]", "[1, 3]", "[1;2]"
+LLM_MARKER = re.compile(r"\[\s*(\d{1,3}(?:\s*[,;]\s*\d{1,3})*)\s*\]")
 # "[n]", "[]", "[source]": bracketed non-numbers models copy from the instructions
 _JUNK_MARKER = re.compile(r"\[\s*(?:n|N|x|#|source|passage|\s*)\s*\]")
 _LEADING_MARKERS = re.compile(r"^\s*(?:(?:\[\s*\d{1,3}(?:\s*[,;]\s*\d{1,3})*\s*\])\s*)+")
@@ -102,22 +94,22 @@ def _parse_markers(group: str, n_passages: int) -> tuple[list[int], list[int]]:
 def _claim(segment: str, n_passages: int, extra: list[int] | None = None) -> Claim:
     markers: list[int] = list(extra or [])
     dropped: list[int] = []
-    for m in MARKER.finditer(segment):
+    for m in LLM_MARKER.finditer(segment):
         ok, bad = _parse_markers(m.group(1), n_passages)
         markers += ok
         dropped += bad
-    text = MARKER.sub("", segment)
+    text = LLM_MARKER.sub("", segment)
     text = _JUNK_MARKER.sub("", text)
     text = re.sub(r"\s+([.,;:!?])", r"\1", re.sub(r"\s{2,}", " ", text)).strip()
     return Claim(text=text, markers=list(dict.fromkeys(markers)), dropped=dropped)
 
 
-def split_claims(reply: str, n_passages: int) -> list[Claim]:
+def split_claims(reply: str, n_passages: int, min_words: int = DEFAULT_TUNING.min_claim_words) -> list[Claim]:
     """The reply's sentences with the markers that belong to each.
 
     A marker after a sentence ("… Ukrainians. [1] Next …") belongs to the sentence before
     it; a line that *starts* with markers ("[1] Japan …", a list style small models like)
-    gives them to its own text. Fragments without at least ``MIN_CLAIM_WORDS`` words are
+    gives them to its own text. Fragments without at least ``min_words`` words are
     not claims, but their markers still count when they trail a sentence.
     """
     claims: list[Claim] = []
@@ -134,7 +126,7 @@ def split_claims(reply: str, n_passages: int) -> list[Claim]:
             if head and not leading_style:
                 # markers opening a later segment trail the previous sentence
                 ok, bad = [], []
-                for m in MARKER.finditer(head.group(0)):
+                for m in LLM_MARKER.finditer(head.group(0)):
                     o, b = _parse_markers(m.group(1), n_passages)
                     ok += o
                     bad += b
@@ -145,7 +137,7 @@ def split_claims(reply: str, n_passages: int) -> list[Claim]:
                     extra = ok
                 seg = seg[head.end() :]
             claim = _claim(seg, n_passages, extra)
-            if len(re.findall(r"[A-Za-z0-9]+", claim.text)) >= MIN_CLAIM_WORDS:
+            if len(re.findall(r"[A-Za-z0-9]+", claim.text)) >= min_words:
                 claims.append(claim)
             elif claims and claim.markers:
                 claims[-1].markers = list(dict.fromkeys(claims[-1].markers + claim.markers))
@@ -155,16 +147,11 @@ def split_claims(reply: str, n_passages: int) -> list[Claim]:
 class Verifier:
     """Scores claims against passages with the project's embedder and tokenizer."""
 
-    def __init__(
-        self,
-        encoder: Encoder,
-        *,
-        lexical_min: float = LEXICAL_MIN,
-        dense_min: float = DENSE_MIN,
-    ) -> None:
+    def __init__(self, encoder: Encoder, tuning: Tuning = DEFAULT_TUNING) -> None:
         self.encoder = encoder
-        self.lexical_min = lexical_min
-        self.dense_min = dense_min
+        self.tuning = tuning
+        self.lexical_min = tuning.verify_lexical_min
+        self.dense_min = tuning.verify_dense_min
         self._cache: dict[str, np.ndarray] = {}
         self._lock = threading.Lock()
 
@@ -203,7 +190,7 @@ class Verifier:
         first, last = best, best
         covered = sent_terms[best]
         for j in (best - 1, best + 1):
-            if 0 <= j < len(spans) and cover(covered | sent_terms[j]) - cover(covered) >= ADJACENT_GAIN:
+            if 0 <= j < len(spans) and cover(covered | sent_terms[j]) - cover(covered) >= self.tuning.verify_adjacent_gain:
                 first, last = min(first, j), max(last, j)
                 covered = covered | sent_terms[j]
                 break
@@ -216,4 +203,4 @@ class Verifier:
         return Support(passage, round(lexical, 4), round(dense, 4), numbers_ok, start, end, quote)
 
 
-__all__ = ["Claim", "Support", "Verifier", "split_claims", "MARKER"]
+__all__ = ["LLM_MARKER", "Claim", "Support", "Verifier", "split_claims"]

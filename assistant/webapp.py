@@ -13,31 +13,31 @@ Everything stays on the machine: analytics are off, the theme uses system fonts
 
 from __future__ import annotations
 
-import argparse
 import html
 import logging
 import os
 import re
-import shutil
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+from . import offline
+
+offline.apply()  # before Gradio reads its analytics switch
 
 import gradio as gr  # noqa: E402
 
 from .core import Assistant  # noqa: E402
 from .errors import AssistantError  # noqa: E402
+from .files import atomic_copy  # noqa: E402
+from .settings import Settings  # noqa: E402
+from .text import MARKER  # noqa: E402
 from .types import Answer, Citation  # noqa: E402
 
 log = logging.getLogger(__name__)
 
 UPLOAD_SUFFIXES = (".md", ".txt", ".html", ".pdf")
-DEFAULT_MAX_UPLOAD_MB = 10  # an article is well under 1 MB; 10 MB leaves room for PDFs with images
-DEFAULT_CONCURRENCY = 8  # answers are ~0.1-0.5 s of CPU; 8 in flight keeps a 2-core box busy without thrashing
 QUEUE_MAX_SIZE = 256  # bounded: beyond this, users are told the server is busy instead of waiting forever
 MAX_HISTORY_MESSAGES = 40  # follow-up resolution only looks at the last turns; cap what programs can send
 
@@ -169,7 +169,7 @@ def render_answer(turn: int, ans: Answer) -> str:
         n = int(m.group(1))
         return f'<a class="cite" href="#{cite_id(turn, n)}" title="Show source {n}">[{n}]</a>' if n in known else m.group(0)
 
-    body = re.sub(r"\[(\d+)\]", link, _esc(ans.text))
+    body = MARKER.sub(link, _esc(ans.text))
     out = f'<div class="answer">{body}</div>'
     if ans.notice:
         out += f'<div class="answer-notice">{_esc(ans.notice)}</div>'
@@ -214,13 +214,15 @@ class ChatUI:
         self,
         assistant: Assistant,
         *,
-        max_upload_bytes: int = DEFAULT_MAX_UPLOAD_MB * 1024 * 1024,
-        concurrency_limit: int = DEFAULT_CONCURRENCY,
+        max_upload_bytes: int | None = None,
+        concurrency_limit: int | None = None,
         examples: list[str] | None = None,
     ) -> None:
+        """Limits default to the assistant's settings (``max_upload_mb``, ``concurrency``)."""
         self.bot = assistant
-        self.max_upload_bytes = max_upload_bytes
-        self.concurrency_limit = concurrency_limit
+        settings = assistant.settings
+        self.max_upload_bytes = max_upload_bytes or int(settings.max_upload_mb * 1024 * 1024)
+        self.concurrency_limit = concurrency_limit or settings.concurrency
         self.examples = EXAMPLES if examples is None else examples
 
     @property
@@ -340,12 +342,9 @@ class ChatUI:
                     f"the limit is {human_size(self.max_upload_bytes)}.")
         if size == 0:
             return f"**Not added.** {_esc(name)}: the file is empty."
-        self.uploads_dir.mkdir(parents=True, exist_ok=True)
         dest = self.uploads_dir / name
-        tmp = dest.with_name(f".{name}.part")
         existed = dest.exists()
-        shutil.copyfile(path, tmp)
-        os.replace(tmp, dest)
+        atomic_copy(path, dest)
         try:
             report = self.bot.ingest([dest], progress=False)
         except AssistantError as exc:
@@ -445,25 +444,24 @@ class ChatUI:
         return app.launch(**{**self.launch_kwargs(), **kwargs})
 
 
-def serve(args: argparse.Namespace) -> int:
-    """``assistant serve``: load the model and documents, then serve until interrupted."""
-    from .cli import settings_from_args
+def serve(settings: Settings, *, share: bool = False) -> int:
+    """``assistant serve``: load the model and documents, then serve until interrupted.
 
-    settings = settings_from_args(args)
-    auth = parse_auth(getattr(args, "auth", None) or os.environ.get("ASSISTANT_AUTH"))
+    Host, port, sign-in, upload limit and concurrency come from ``settings``
+    (``ASSISTANT_*`` or the command's flags); ``share`` asks Gradio for a public link.
+    """
+    auth = parse_auth(settings.auth)
     # keep Gradio's upload cache inside the data folder too
     os.environ.setdefault("GRADIO_TEMP_DIR", str((settings.data_dir / "gradio-cache").resolve()))
     print("Loading the embedding model and the documents…", file=sys.stderr, flush=True)
     bot = Assistant(settings)
-    max_mb = getattr(args, "max_upload_mb", None) or DEFAULT_MAX_UPLOAD_MB
-    ui = ChatUI(bot, max_upload_bytes=int(max_mb * 1024 * 1024),
-                concurrency_limit=getattr(args, "concurrency", None) or DEFAULT_CONCURRENCY)
-    host, port = getattr(args, "host", "127.0.0.1"), getattr(args, "port", 7860)
+    ui = ChatUI(bot)
     try:
-        ui.launch(server_name=host, server_port=port, share=bool(getattr(args, "share", False)), auth=auth,
+        ui.launch(server_name=settings.host, server_port=settings.port, share=share, auth=auth,
                   auth_message="Sign in to use the assistant." if auth else None)
     except OSError as exc:
-        raise AssistantError(f"Cannot serve on {host}:{port} ({exc}).", "Pick another port with --port.") from exc
+        raise AssistantError(f"Cannot serve on {settings.host}:{settings.port} ({exc}).",
+                             "Pick another port with --port.") from exc
     return 0
 
 

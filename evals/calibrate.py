@@ -12,10 +12,10 @@ from __future__ import annotations
 import argparse
 import itertools
 import sys
+from dataclasses import replace
 from pathlib import Path
 
-import assistant.extractive as ex
-from assistant import Assistant, Settings
+from assistant import Assistant, Settings, Tuning
 from evals.dataset import load_dataset
 from evals.run import EvalRunner
 
@@ -54,14 +54,16 @@ def main(argv: list[str] | None = None) -> int:
     best = None
     grid = itertools.product([0.4, 0.5, 0.6], [0.25, 0.35, 0.45], [0.33, 0.36, 0.39, 0.42, 0.45], [0.2, 0.3])
     for w_dense, w_lex, min_score, min_dense in grid:
-        ex.W_SENT_DENSE, ex.W_LEXICAL, ex.W_PASSAGE = w_dense, w_lex, round(1 - w_dense - w_lex, 2)
-        bot.extractive.min_score, bot.extractive.min_dense = min_score, min_dense
-        acc, ref, na, nu = evaluate(bot, cases)
+        tuning = replace(Tuning(), w_sent_dense=w_dense, w_lexical=w_lex, w_passage=round(1 - w_dense - w_lex, 2),
+                         min_score=min_score, min_dense=min_dense)
+        # the same store and model, another tuning: nothing is re-embedded
+        trial = Assistant(bot.settings, embedder=bot.embedder, store=bot.store, tuning=tuning, auto_ingest=False)
+        acc, ref, na, nu = evaluate(trial, cases)
         objective = acc * na + ref * nu
         if best is None or objective > best[0]:
             best = (objective, w_dense, w_lex, min_score, min_dense, acc, ref)
-            print(f"objective {objective:.0f}: W_SENT_DENSE={w_dense} W_LEXICAL={w_lex} MIN_SCORE={min_score} "
-                  f"MIN_DENSE={min_dense} -> accuracy {acc:.3f}, refusal recall {ref:.3f}", flush=True)
+            print(f"objective {objective:.0f}: w_sent_dense={w_dense} w_lexical={w_lex} min_score={min_score} "
+                  f"min_dense={min_dense} -> accuracy {acc:.3f}, refusal recall {ref:.3f}", flush=True)
     return 0
 
 

@@ -25,6 +25,17 @@ def load_thresholds(path: Path = THRESHOLDS) -> dict[str, Any]:
                              "It is a JSON object keyed by eval-set file name.") from exc
 
 
+def thresholds_for(dataset: Path, path: Path = THRESHOLDS) -> dict[str, Any] | None:
+    """The bounds of ``dataset``: keyed by its path under ``evals/`` ("corpora/x/holdout.jsonl"), else its file name."""
+    table = load_thresholds(path)
+    dataset = Path(dataset).resolve()
+    try:
+        key = dataset.relative_to(Path(path).resolve().parent).as_posix()
+    except ValueError:
+        key = dataset.name
+    return table.get(key, table.get(dataset.name) if "/" not in key else None)
+
+
 def check(summary: dict[str, Any], bounds: dict[str, Any], _where: str = "") -> list[str]:
     """One message per metric outside its bound; empty when everything passes.
 

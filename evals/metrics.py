@@ -18,8 +18,9 @@ from typing import Any
 
 import numpy as np
 
+from assistant.text import strip_markers  # citation markers [1], [2] … are not part of the answer text
+
 MAX_CORRECT_WORDS = 80  # a reply longer than this is never counted as correct
-MARKER = re.compile(r"\s*\[\d+\]")  # citation markers [1], [2] … are not part of the answer text
 
 DEFINITIONS: list[tuple[str, str]] = [
     ("normalisation", "SQuAD v1.1 normalize_answer: lower-case, drop ASCII punctuation, drop the articles "
@@ -93,11 +94,6 @@ def metric_max_over_ground_truths(metric_fn, prediction: str, ground_truths: Ite
 
 
 # -- extensions for cited, sentence-length replies
-def strip_markers(text: str) -> str:
-    """The reply without its ``[n]`` citation markers (they would add number tokens)."""
-    return MARKER.sub("", text)
-
-
 def contains(haystack: str, needle: str) -> bool:
     """True when normalised ``needle`` occurs in normalised ``haystack`` as a whole-token sequence.
 

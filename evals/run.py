@@ -9,7 +9,6 @@ assistant's own reply is fed back as the assistant turn, as in a real chat.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import time
@@ -20,6 +19,7 @@ from typing import Any
 from tqdm import tqdm
 
 from assistant.errors import AssistantError, StoreError
+from assistant.settings import Settings
 
 from . import metrics
 from .dataset import PROJECT_SET, load_dataset
@@ -186,30 +186,41 @@ def evaluate(bot: Any, dataset: Path, *, progress: bool = True, limit: int | Non
     return rows, summary
 
 
-def main(args: argparse.Namespace) -> int:
-    """The ``assistant eval`` command; returns the exit code."""
-    from assistant.cli import make_assistant, settings_from_args
+def corpus_name(knowledge_dir: Path) -> str:
+    """A short name for the document folder an eval ran on, for the report ("seed" for the shipped article)."""
+    folder = Path(knowledge_dir).resolve()
+    if folder == (Path(__file__).resolve().parents[1] / "knowledge"):
+        return "seed"
+    return folder.parent.name if folder.name == "knowledge" else folder.name
 
-    from .gate import check, load_thresholds
 
-    dataset = Path(args.dataset) if getattr(args, "dataset", None) else PROJECT_SET
-    out = Path(args.out) if getattr(args, "out", None) else DEFAULT_OUT
+def run_eval(settings: Settings, *, dataset: Path | None = None, out: Path | None = None, limit: int | None = None,
+             check: bool = False, progress: bool = True) -> int:
+    """The ``assistant eval`` command: score ``dataset`` on the store of ``settings``; returns the exit code."""
+    from assistant import Assistant
+
+    from .gate import check as check_bounds
+    from .gate import thresholds_for
+
+    dataset = Path(dataset) if dataset else PROJECT_SET
+    out = Path(out) if out else DEFAULT_OUT
     load_dataset(dataset)  # fail on a bad file before loading the model
-    bot = make_assistant(args)
-    rows, summary = evaluate(bot, dataset, progress=not getattr(args, "quiet", False),
-                             limit=getattr(args, "limit", None), llm=settings_from_args(args).llm)
+    bot = Assistant(settings)
+    rows, summary = evaluate(bot, dataset, progress=progress, limit=limit, llm=settings.llm)
+    summary["meta"]["corpus"] = corpus_name(settings.knowledge_dir)
     paths = write_outputs(rows, summary, out)
     print(format_table(summary))
-    print(f"\n{summary['total']} cases from {dataset} in {summary['meta']['seconds']} s "
-          f"({summary['meta']['answerer']}); failures: {sum(not r['scores']['correct'] for r in rows)}")
+    print(f"\n{summary['total']} cases from {dataset} on the {summary['meta']['corpus']} corpus in "
+          f"{summary['meta']['seconds']} s ({summary['meta']['answerer']}); "
+          f"failures: {sum(not r['scores']['correct'] for r in rows)}")
     for name, path in paths.items():
         print(f"{name}: {path}")
-    if getattr(args, "check", False):
-        bounds = load_thresholds().get(dataset.name)
+    if check:
+        bounds = thresholds_for(dataset)
         if bounds is None:
-            print(f"no thresholds for {dataset.name} in evals/thresholds.json", file=sys.stderr)
+            print(f"no thresholds for {dataset} in evals/thresholds.json", file=sys.stderr)
             return 1
-        problems = check(summary, bounds)
+        problems = check_bounds(summary, bounds)
         for p in problems:
             print(f"GATE FAIL: {p}", file=sys.stderr)
         print("gate: " + ("FAIL" if problems else "pass"))

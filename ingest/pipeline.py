@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import queue
 import stat
 import threading
@@ -33,6 +32,7 @@ from langchain_core.documents import Document
 from langchain_core.indexing import index
 
 from assistant.errors import DocumentError, StoreError
+from assistant.files import atomic_write_text
 from assistant.settings import Settings
 from assistant.store import Store, wrap_store_error
 
@@ -82,19 +82,12 @@ def _record_manager(settings: Settings, namespace: str):
     return rm
 
 
-def _atomic_write(path: Path, data: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(data, encoding="utf-8", newline="")
-    os.replace(tmp, path)
-
-
 def prefetched(items: Iterator[Document], depth: int = 512) -> Iterator[Document]:
     """``items``, produced by a thread up to ``depth`` ahead of the consumer.
 
     Loading and splitting files is Python work; the encoder releases the GIL, so
     the next files are read and split while a batch is being embedded (measured
-    at 10k passages: the 3.4 s of loading and splitting mostly hidden). An error
+    in the benchmarks: most of the loading and splitting hidden). An error
     in the producer is raised in the consumer; a consumer that stops early stops
     the producer.
     """
@@ -175,7 +168,7 @@ class Ingestor:
             return {}  # a damaged manifest only loses deletion tracking; the store is intact
 
     def _save_manifest(self, data: dict[str, dict]) -> None:
-        _atomic_write(self.manifest_path, json.dumps(data, indent=1, sort_keys=True))
+        atomic_write_text(self.manifest_path, json.dumps(data, indent=1, sort_keys=True))
 
     # -- knowledge-folder snapshot: has anything changed since the last ingest of it?
     @property
@@ -257,7 +250,7 @@ class Ingestor:
                     report.errors.append((str(f), f"{f.name}: {type(exc).__name__}: {exc}"))
                     continue
                 # the text first: a citation must never point at text we did not keep
-                _atomic_write(self.text_file(doc.path), doc.text)
+                atomic_write_text(self.text_file(doc.path), doc.text)
                 manifest[doc.path] = {"title": doc.title, "abs_path": str(doc.abs_path),
                                       "sha": hashlib.sha1(doc.text.encode()).hexdigest()}
                 yield from (passage_documents(p) for p in passages)
@@ -270,11 +263,10 @@ class Ingestor:
             )
             report.added, report.updated = res["num_added"], res["num_updated"]
             report.skipped, report.removed = res["num_skipped"], res["num_deleted"]
-            self.store.drop_legacy()
             self._save_manifest(manifest)
             report.removed += self._remove_vanished(roots, manifest, report)
             if before is not None:
-                _atomic_write(self.snapshot_path, json.dumps(before, indent=1, sort_keys=True))
+                atomic_write_text(self.snapshot_path, json.dumps(before, indent=1, sort_keys=True))
         except (StoreError, DocumentError):
             raise
         except Exception as exc:
@@ -299,6 +291,25 @@ class Ingestor:
             removed += self.remove_source(source)
             report.removed_sources.append(source)
         return removed
+
+    def clear(self) -> None:
+        """Forget everything ingested: passages, records, extracted texts and the folder snapshot.
+
+        The next ``run`` re-indexes from the sources. Used when the store was written
+        by an older layout, and by ``assistant ingest --rebuild``.
+        """
+        with _LOCK:
+            self.store.clear()
+            keys = self.passage_records.list_keys()
+            for i in range(0, len(keys), 5000):
+                self.passage_records.delete_keys(keys[i : i + 5000])
+            for f in (self.manifest_path, self.snapshot_path):
+                f.unlink(missing_ok=True)
+            if self.settings.sources_dir.is_dir():
+                for f in self.settings.sources_dir.glob("*.txt"):
+                    f.unlink(missing_ok=True)
+        if self.on_change:
+            self.on_change()
 
     def remove_source(self, source: str) -> int:
         """Delete every passage and sentence of ``source``; returns passages removed."""

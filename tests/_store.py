@@ -9,8 +9,8 @@ from assistant.store import read_record, unpack_vectors
 
 
 def all_passages(bot: Assistant) -> list[dict]:
-    got = bot.store.passage_collection.get(include=["metadatas", "documents"])
-    return [read_record(d, m) for m, d in zip(got["metadatas"], got["documents"])]
+    got = bot.store.passage_collection.get(include=["metadatas"])
+    return [read_record(m) for m in got["metadatas"]]
 
 
 def assert_sentence_vectors(bot: Assistant) -> None:

@@ -6,8 +6,8 @@ import pytest
 from langchain_tests.integration_tests import RetrieversIntegrationTests
 
 from assistant import InvalidQuestion
-from assistant.extractive import _type_match, answer_type
 from assistant.retriever import HybridRetriever
+from assistant.scoring import answer_type, type_match
 
 
 def assert_citations_valid(bot, ans):
@@ -150,6 +150,6 @@ def test_answer_types(question, kind):
 
 
 def test_a_money_question_needs_an_amount_of_money():
-    assert _type_match("money", "Kishida announced a package worth $5.5 billion.")
-    assert _type_match("money", "The loan was 300 billion yen.")
-    assert not _type_match("money", "Kishida announced a lot in about 3139 Ukrainians.")
+    assert type_match("money", "Kishida announced a package worth $5.5 billion.")
+    assert type_match("money", "The loan was 300 billion yen.")
+    assert not type_match("money", "Kishida announced a lot in about 3139 Ukrainians.")

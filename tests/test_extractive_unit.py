@@ -5,8 +5,9 @@ Narrow unit tests (no model): the ranking inputs are given, only the selection r
 
 from __future__ import annotations
 
-from assistant.extractive import ExtractiveAnswerer, Retrieval, ScoredSentence, _type_match, answer_type
-from assistant.retriever import ScoredPassage
+from assistant.extractive import ExtractiveAnswerer
+from assistant.scoring import answer_type, type_match
+from assistant.types import Retrieval, ScoredPassage, ScoredSentence
 
 
 def _sentence(text: str, source: str, score: float, index: int = 0) -> ScoredSentence:
@@ -19,7 +20,7 @@ def _sentence(text: str, source: str, score: float, index: int = 0) -> ScoredSen
 def _select(question: str, *sentences: ScoredSentence) -> list[str]:
     kind = answer_type(question)
     for s in sentences:  # as score_sentences marks them
-        s.type_match = kind != "other" and _type_match(kind, s.text)
+        s.type_match = kind != "other" and type_match(kind, s.text)
     r = Retrieval(question=question, standalone=question, passages=[s.passage for s in sentences],
                   sentences=list(sentences))
     return [s.text for s in ExtractiveAnswerer().select(r)]

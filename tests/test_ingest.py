@@ -99,8 +99,8 @@ def test_packed_sentence_vectors_keep_cosines():
     assert len(pack_vectors(rows)) < 7 * 384 * 4 / 2  # under half of raw float32, base64 included
 
 
-def test_a_store_from_the_old_layout_is_upgraded_by_the_next_ingest(tmp_path, embedder):
-    """0.1 stores kept a second collection of sentences and no packed vectors; both are handled."""
+def test_a_store_of_an_older_layout_is_reingested_with_a_notice(tmp_path, embedder, caplog):
+    """Stores before 0.3 kept the text as the Chroma document and a key per field; they are rebuilt, not read."""
     knowledge = tmp_path / "knowledge"
     knowledge.mkdir()
     (knowledge / "article.txt").write_text(ARTICLE.read_text(encoding="utf-8"), encoding="utf-8")
@@ -108,22 +108,19 @@ def test_a_store_from_the_old_layout_is_upgraded_by_the_next_ingest(tmp_path, em
     bot.ingest(progress=False)
     col = bot.store.passage_collection
     got = col.get(include=["metadatas", "embeddings"])
-    # make it look like a 0.1 store: the text as the Chroma document, one key per field,
-    # no packed vectors, and a legacy sentence collection
-    flat = [read_record(None, m) for m in got["metadatas"]]
+    flat = [read_record(m) for m in got["metadatas"]]
     col.delete(ids=got["ids"])
     col.add(ids=got["ids"], embeddings=got["embeddings"], documents=[r.pop("text") for r in flat],
             metadatas=[{**r, "sentences": json.dumps(r["sentences"]), "sv": ""} for r in flat])
-    assert "passage" not in col.get(limit=1, include=["metadatas"])["metadatas"][0]
-    bot.store.client.get_or_create_collection("knowledge_sentences").add(ids=["x"], embeddings=[[0.1] * 384])
-    old = Assistant(bot.settings, embedder=embedder, auto_ingest=False)
-    ans = old.ask("How many Ukrainian refugees has Japan accepted?")
-    assert ans.answered and "2,000" in ans.text  # sentence vectors computed on the fly for bare records
-    names = {c.name for c in bot.store.client.list_collections()}
-    assert "knowledge_sentences" in names
-    upgraded = old.ingest(progress=False)
-    assert upgraded.added == 0 and upgraded.skipped == len(got["ids"])  # same layout hash: nothing re-embedded
-    assert "knowledge_sentences" not in {c.name for c in bot.store.client.list_collections()}
+    assert bot.store.outdated()
+    with caplog.at_level("WARNING"):
+        fresh = Assistant(bot.settings, embedder=embedder)  # start-up refresh finds the old layout
+    assert any("older version" in r.getMessage() for r in caplog.records)
+    assert not fresh.store.outdated()
+    assert fresh.store.count() == len(got["ids"])
+    ans = fresh.ask("How many Ukrainian refugees has Japan accepted?")
+    assert ans.answered and "2,000" in ans.text
+    assert fresh.source_text(ans.citations[0].path)[ans.citations[0].start:ans.citations[0].end] == ans.citations[0].quote
 
 
 def test_incremental_ingest_changed_and_deleted_files(tmp_path, embedder):
