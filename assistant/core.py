@@ -19,11 +19,11 @@ from typing import TYPE_CHECKING, Any
 from .embedder import Embedder
 from .errors import InvalidQuestion
 from .extractive import ExtractiveAnswerer
-from .retriever import HybridRetriever
+from .retriever import HybridRetriever, LexicalIndex
 from .scoring import score_sentences
 from .settings import Settings
 from .store import Store
-from .text import aliases, key_terms
+from .text import KeyTerm, aliases, clean_question, key_terms
 from .tuning import DEFAULT_TUNING, Tuning
 from .types import Answer, Answerer, Retrieval
 
@@ -36,9 +36,12 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def _known(stems: list[str], vocab: set[str]) -> bool:
-    """A name is known when it, or one of its aliases ("US" → "United States"), is in the corpus."""
-    return all(s in vocab for s in stems) or any(all(s in vocab for s in alt) for alt in aliases(stems))
+def _in_corpus(term: KeyTerm, lex: LexicalIndex) -> bool:
+    """Does the corpus mention ``term``: the phrase or an alias, else each of its words (typos forgiven)?"""
+    vocab = lex.vocab
+    if any(all(s in vocab for s in alt) for alt in term.alternatives()):
+        return True
+    return all(s in vocab or any(all(w in vocab for w in a) for a in aliases([s])) or lex.near(s) for s in term.stems)
 
 
 class Assistant:
@@ -139,14 +142,14 @@ class Assistant:
 
     def retrieve(self, question: str, history: list[dict] | None = None) -> Retrieval:
         """Resolve follow-ups, find the top passages and score their sentences."""
-        question = self.validate(question)
+        question = clean_question(self.validate(question)) or question
         standalone = self.answerer.condense(question, history)
         qvec = self.embedder.embed_query_vector(standalone)
         passages = self.retriever.search(standalone, k=self.settings.top_k, query_vector=qvec)
         lex = self.retriever.lexical()
         vectors = {(p.id, i): vec for p in passages for i, vec in enumerate(p.sentence_matrix)}
         sentences = score_sentences(question, standalone, qvec, passages, vectors, lex, self.tuning)
-        missing = [phrase for phrase, stems in key_terms(question) if not _known(stems, lex.vocab)]
+        missing = [k.text for k in key_terms(question) if k.kind in ("name", "number", "year") and not _in_corpus(k, lex)]
         return Retrieval(question, standalone, passages, sentences, missing)
 
     def ask(self, question: str, history: list[dict] | None = None) -> Answer:

@@ -1,28 +1,90 @@
-"""The default answerer: quote the one or two source sentences that best answer.
+"""The default answerer: quote the source sentences that best answer, verbatim, with their citations.
 
-It needs no LLM and cannot invent anything: every word of an answer is a
-verbatim quote. The answer is refused, not guessed, when the question names
-something (a country, a year) that no source mentions, when even the best
-sentence scores too low (``Tuning.min_score``), or when a "how many"/"when"
-question's best sentences hold no figure or date.
+It needs no LLM and cannot invent a fact: every claim is a verbatim quote. The
+answer is refused, not guessed, when the question names something (a country,
+a year) that no source mentions, when the ranker's best candidate is not
+likely enough to answer (``Tuning.min_prob``), or when a "how many"/"when"
+question's evidence holds no figure or date.
+
+An answer is built from *windows*: the best sentence with the neighbours it
+needs (the sentence it refers back to, the one holding the figure it mentions,
+the list its colon introduces), cited as one contiguous span. For "how much /
+how many / when / who" questions the asked-for span comes first ("About 2,000
+— Japan has also taken in about 2,000 Ukrainians. [1]"); "which document"
+questions name the document. What is shown is tidied (markdown marks and a
+leading "In addition," dropped), while each citation's ``quote`` stays the
+verbatim text at its offsets.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 from . import followup
-from .scoring import ANAPHORIC_START, answer_type
+from .scoring import ANAPHORIC_START, FEATURES, answer_type, asked_span, gate_features, sigmoid, type_match
 from .text import stream_words, terms, words
 from .tuning import DEFAULT_TUNING, Tuning
 from .types import Answer, Citation, Retrieval, ScoredSentence
 
-_QUESTION_NUMBER = re.compile(r"\d[\d,.]*\d|\d")
+WHICH_DOCUMENT = re.compile(
+    r"\b(which|what) (document|article|report|source|brief|briefing|story|piece|paper|text|file|analysis|explainer|"
+    r"release|feature|wire|publication|outlet)s?\b|\bin which (document|article|report|source)\b|"
+    r"\bwhere (can|could|do|would|should) (i|we|you) (read|find|see)\b",
+    re.I,
+)
+# connectives that only link the sentence to the one before: dropped from the front of what is shown
+_LEADING_CONNECTIVE = re.compile(
+    r"^(in addition|additionally|also|for one|moreover|furthermore|besides|separately|meanwhile|on top of that|"
+    r"at the same time|what is more|and|but|so)\s*,?\s+(?=\S)",
+    re.I,
+)
+_MARKUP = re.compile(r"\*\*|__|(?<!\w)[*_](?=\w)|(?<=\w)[*_](?!\w)|`")
+_LINE_LEAD = re.compile(r"^\s*(?:[-*+•·▪◦‣>]|#{1,6}|\d{1,2}[.)])\s+", re.M)
+@dataclass
+class Evidence:
+    """A contiguous run of sentences of one passage, cited as one span."""
+
+    sentences: list[ScoredSentence]  # in source order
+
+    @property
+    def first(self) -> ScoredSentence:
+        return self.sentences[0]
+
+    @property
+    def text(self) -> str:
+        p = self.first.passage
+        return p.text[self.start - p.start : self.end - p.start]
+
+    @property
+    def start(self) -> int:
+        return self.sentences[0].start
+
+    @property
+    def end(self) -> int:
+        return self.sentences[-1].end
+
+    @property
+    def score(self) -> float:
+        return max(s.score for s in self.sentences)
+
+    def words(self) -> int:
+        return len(words(self.text))
 
 
-def _citation(n: int, s: ScoredSentence) -> Citation:
-    return Citation.of(n, s.passage, s.start, s.end, s.score)
+def tidy(quote: str) -> str:
+    """A quote as shown in an answer: markdown marks and a leading linking word dropped, first letter capital."""
+    text = _LINE_LEAD.sub("", quote)
+    text = _MARKUP.sub("", text)
+    text = " ".join(text.split())
+    text = _LEADING_CONNECTIVE.sub("", text)
+    return text[:1].upper() + text[1:] if text else text
+
+
+def _names_all(s: ScoredSentence) -> bool:
+    """Does the sentence's window hold every name and figure of the question (``key_window`` feature)?"""
+    return s.features is not None and s.features[FEATURES.index("key_window")] >= 1.0
 
 
 class ExtractiveAnswerer:
@@ -36,67 +98,109 @@ class ExtractiveAnswerer:
     def condense(self, question: str, history: list[dict] | None) -> str:
         return followup.resolve(question, history)
 
-    def answerable(self, r: Retrieval) -> bool:
-        """Does retrieval hold a sentence good enough to answer? (The LLM answerer's gate too.)"""
+    def answerable_prob(self, r: Retrieval) -> float:
+        """The gate's probability that the sources answer the question (0 when a name or figure is unknown)."""
         if r.missing_terms or not r.sentences or not r.passages:
-            return False
-        best_dense = max(p.dense for p in r.passages)
-        return r.sentences[0].score >= self.tuning.min_score and best_dense >= self.tuning.min_dense
+            return 0.0
+        return sigmoid(float(gate_features(r.question, r.sentences) @ self.tuning.gate))
+
+    def answerable(self, r: Retrieval) -> bool:
+        """Does retrieval hold a candidate likely enough to answer? (The LLM answerer's gate too.)"""
+        return self.answerable_prob(r) >= self.tuning.min_prob
 
     def answer(self, r: Retrieval, history: list[dict] | None = None) -> Answer:
         if not self.answerable(r):
             return Answer.refusal(r.question, r.missing_terms)
-        chosen = self.select(r)
         kind = answer_type(r.question)
-        if kind in ("number", "money", "date") and not any(s.type_match for s in chosen):
-            # "how many"/"how much money"/"when" cannot be answered by a sentence without
-            # a quantity, an amount of money or a date
+        pieces = self.select(r)
+        if kind in ("number", "money", "date") and not any(asked_span(kind, r.standalone, e.text) for e in pieces):
+            # "how many"/"how much money"/"when"/"what share" cannot be answered without a figure
+            # (a percentage, a duration…) or a date the question does not already state
             return Answer.refusal(r.question)
-        context = " ".join(s.passage.text for s in chosen)
-        unmatched = [n for n in _QUESTION_NUMBER.findall(r.question) if n not in context]
-        if unmatched:
-            # a year or figure the question is about must be where the answer is ("a 2014 poll")
-            return Answer.refusal(r.question, unmatched)
-        citations = [_citation(i + 1, s) for i, s in enumerate(chosen)]
-        text = " ".join(f"{c.quote} [{c.n}]" for c in citations)
-        return Answer(text=text, answered=True, citations=citations, question=r.question, standalone_question=r.standalone)
+        citations = [Citation.of(i + 1, e.first.passage, e.start, e.end, e.score) for i, e in enumerate(pieces)]
+        parts = [f"{tidy(c.quote)} [{c.n}]" for c in citations]
+        text = " ".join(parts)
+        if WHICH_DOCUMENT.search(r.question):
+            c = citations[0]
+            text = f"“{c.source}”" + (f" ({c.date})" if c.date else "") + f" — {text}"
+        else:
+            span = next((s for e in pieces if (s := asked_span(kind, r.standalone, e.text))), "")
+            shown = tidy(citations[0].quote)
+            if (span and len(words(span)) <= 8 and (kind != "name" or len(span.split()) >= 2)
+                    and not shown.lower().startswith(span.lower())):  # no echo of the quote's own first words
+                text = f"{span[:1].upper() + span[1:]} — {text}"
+        return Answer(text=text, answered=True, citations=citations, question=r.question,
+                      standalone_question=r.standalone)
 
-    def select(self, r: Retrieval) -> list[ScoredSentence]:
-        """The best sentence, plus one more when it completes the answer and fits the word budget.
-
-        The extra sentence is, in order of preference: the sentence before the best
-        one when the best opens with a pronoun ("It is designed to…"); the sentence
-        after it when that one continues the thought or the question asks why; or
-        another high-scoring sentence that covers question words the first lacks.
-        """
+    # -- choosing the evidence
+    def window(self, r: Retrieval, best: ScoredSentence) -> Evidence:
+        """The best sentence with the neighbours it needs to be understood and to answer."""
         t = self.tuning
-        best = r.sentences[0]
+        kind = answer_type(r.question)
         by_pos = {(x.passage.id, x.index): x for x in r.sentences}
-        budget = t.max_answer_words - len(words(best.text))
         prev = by_pos.get((best.passage.id, best.index - 1))
         nxt = by_pos.get((best.passage.id, best.index + 1))
-        reason = answer_type(r.question) == "reason"
-        if prev is not None and ANAPHORIC_START.match(best.text) and len(words(prev.text)) <= budget:
-            return [prev, best]
-        if nxt is not None and (reason or ANAPHORIC_START.match(nxt.text)) and len(words(nxt.text)) <= budget \
-                and nxt.score >= t.next_ratio * best.score:
-            return [best, nxt]
-        covered = set(terms(best.text))
-        # a figure, date or name already answers a factoid question (type_match); another
-        # document's figure next to it is a rival answer, not a completion
-        settled = best.type_match
-        for cand in r.sentences[1:4]:
-            if cand.score < t.second_ratio * best.score:
+        chosen = [best]
+        budget = t.max_answer_words - len(words(best.text))
+        needs_type = kind in ("number", "money", "date", "name") and not type_match(kind, best.text)
+        if prev is not None and len(words(prev.text)) <= budget and (
+            ANAPHORIC_START.match(best.text) or (needs_type and type_match(kind, prev.text))
+        ):
+            chosen.insert(0, prev)
+            budget -= len(words(prev.text))
+            needs_type = False
+        if nxt is not None and len(words(nxt.text)) <= budget and (
+            (needs_type and type_match(kind, nxt.text))
+            or best.text.rstrip().endswith(":")
+            or ((kind == "reason" or ANAPHORIC_START.match(nxt.text)) and nxt.logit >= best.logit - t.next_margin)
+        ):
+            chosen.append(nxt)
+            budget -= len(words(nxt.text))
+            # a colon introduces a list: take its items while they fit
+            if best.text.rstrip().endswith(":"):
+                j = nxt.index + 1
+                while (item := by_pos.get((best.passage.id, j))) is not None and len(words(item.text)) <= budget:
+                    chosen.append(item)
+                    budget -= len(words(item.text))
+                    j += 1
+        return Evidence(chosen)
+
+    def select(self, r: Retrieval) -> list[Evidence]:
+        """The best window, plus a second piece of evidence when it adds to the answer and fits the budget.
+
+        The second one must score close to the best (``Tuning.second_margin``) and either
+        cover question words the first lacks, or, from another document, give its own
+        figure for a how-much/how-many question (sources that disagree are both shown).
+        """
+        t = self.tuning
+        first = self.window(r, r.sentences[0])
+        out = [first]
+        used = {(s.passage.id, s.index) for s in first.sentences}
+        budget = t.max_answer_words - first.words()
+        covered = set(terms(first.text))
+        kind = answer_type(r.question)
+        settled = bool(asked_span(kind, r.standalone, first.text))  # the first already holds the asked-for figure
+        for cand in r.sentences[1:5]:
+            if cand.logit < r.sentences[0].logit - t.second_margin:
                 break
-            if settled and cand.passage.source != best.passage.source:
+            if (cand.passage.id, cand.index) in used:
                 continue
-            new_terms = set(terms(r.standalone)) & (set(terms(cand.text)) - covered)
-            if len(words(cand.text)) <= budget and new_terms:
-                pair = [best, cand]
-                if cand.passage.id == best.passage.id and cand.index < best.index:
-                    pair.reverse()  # keep source order within a passage: reads naturally
-                return pair
-        return [best]
+            ev = self.window(r, cand)
+            if any((s.passage.id, s.index) in used for s in ev.sentences) or ev.words() > budget:
+                continue
+            new_terms = set(terms(r.standalone)) & (set(terms(ev.text)) - covered)
+            if settled and cand.passage.source != first.first.passage.source:
+                new_terms = set()  # another document's words next to a settled figure would be a rival, not a completion
+            # another document's own figure for the same thing: it must name everything the question names
+            rival_figure = (kind in ("number", "money", "date") and cand.passage.source != first.first.passage.source
+                            and _names_all(cand) and bool(asked_span(kind, r.standalone, ev.text))
+                            and bool(asked_span(kind, r.standalone, first.text)))
+            if new_terms or rival_figure:
+                out.append(ev)
+                if ev.first.passage.id == first.first.passage.id and ev.start < first.start:
+                    out.reverse()  # keep source order within a passage: reads naturally
+                break
+        return out
 
     def stream(self, r: Retrieval, history: list[dict] | None = None) -> Iterator[str | Answer]:
         """Yield the answer text in word-sized pieces, then the Answer (for a uniform UI)."""

@@ -12,6 +12,7 @@ loads it instead of re-reading and re-tokenising every passage (README: benchmar
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 import math
@@ -48,6 +49,7 @@ class LexicalIndex:
     df: Counter = field(default_factory=Counter)
     n_docs: int = 0
     vocab: set[str] = field(default_factory=set)
+    _by_prefix: dict[str, list[str]] | None = field(default=None, repr=False)
 
     @classmethod
     def build(cls, records: Iterable[tuple[str, str]]) -> LexicalIndex:
@@ -94,6 +96,18 @@ class LexicalIndex:
         if (folder / "bm25").exists():
             index.bm25 = bm25s.BM25.load(str(folder / "bm25"), show_progress=False)
         return index
+
+    def near(self, term: str) -> bool:
+        """Is a word of the corpus one typo away from ``term`` ("Kishda" → "kishida")? Only for words of 5+ letters."""
+        if len(term) < 5 or not term.isalpha():
+            return False
+        if self._by_prefix is None:
+            index: dict[str, list[str]] = {}
+            for t in self.vocab:
+                if t.isalpha() and len(t) >= 4:
+                    index.setdefault(t[:2], []).append(t)
+            self._by_prefix = index
+        return bool(difflib.get_close_matches(term, self._by_prefix.get(term[:2], []), n=1, cutoff=0.82))
 
     def idf(self, term: str) -> float:
         """Smoothed idf; unseen terms get the maximum so a missing name weighs heavily."""
@@ -246,5 +260,6 @@ def _passage(meta: dict, dim: int) -> ScoredPassage:
         start=int(r["start"]), end=int(r["end"]), sentences=[tuple(x) for x in r["sentences"]],
         sentence_matrix=unpack_vectors(r[SENTENCE_VECTORS], dim), date=str(r.get("date") or ""),
         section=str(r.get("section") or ""), ordinal=int(r.get("ordinal") or 0),
+        skip=frozenset(int(i) for i in r.get("skip") or ()), years=frozenset(str(r.get("years") or "").split()),
     )
 

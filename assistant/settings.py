@@ -52,8 +52,8 @@ class Settings(BaseSettings):
     llm_timeout: float = 60.0
     # Longest question accepted; longer ones are almost always pasted documents.
     max_question_chars: int = 2000
-    # Passages handed to the answerer after fusion; 5 covers multi-part answers
-    # in a short article without drowning the sentence scorer in noise.
+    # Passages handed to the answerer after fusion: enough that the passage holding the answer
+    # is among them in a folder of many documents, few enough to rank their sentences in milliseconds.
     top_k: int = 5
     # Candidates fetched from each retriever (dense and BM25) before fusion.
     candidates: int = 20

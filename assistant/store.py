@@ -65,6 +65,7 @@ def to_record(doc: Document, packed_vectors: str) -> dict[str, Any]:
     """The Chroma metadata of one passage (see the module docstring for why this shape)."""
     fields = {k: v for k, v in doc.metadata.items() if k != "source"}
     fields["sentences"] = json.loads(fields.get("sentences", "[]"))
+    fields["skip"] = json.loads(fields.get("skip", "[]"))
     fields["text"] = doc.page_content
     return {"source": doc.metadata["source"], PASSAGE: json.dumps(fields, ensure_ascii=False),
             SENTENCE_VECTORS: packed_vectors}

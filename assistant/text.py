@@ -6,8 +6,10 @@ tokens, curly quotes folded, English stop words dropped, Snowball stems.
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from functools import lru_cache
 
 # Question words and fillers carry no topical signal; the rest is a standard
@@ -37,9 +39,12 @@ def _stemmer():
         return None
 
 
+_THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")
+
+
 def words(text: str) -> list[str]:
-    """Lower-cased word tokens, possessive 's removed."""
-    text = text.translate(_QUOTES).lower().replace("'s ", " ")
+    """Lower-cased word tokens, possessive 's removed, thousands separators dropped ("2,000" → "2000")."""
+    text = _THOUSANDS.sub("", text.translate(_QUOTES).lower().replace("'s ", " "))
     return _WORD.findall(text)
 
 
@@ -77,42 +82,114 @@ def stream_words(text: str) -> Iterator[str]:
     yield from re.findall(r"\S+\s*", text)
 
 
-def key_terms(question: str) -> list[tuple[str, list[str]]]:
-    """Words a correct answer's source must contain: names and numbers in the question.
+_ORDINALS = frozenset("second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth".split())
+_ORDINAL_DIGITS = re.compile(r"^\d{1,2}(st|nd|rd|th)$", re.I)
+_MONTHS = frozenset(
+    "january february march april may june july august september october november december "
+    "jan feb mar apr jun jul aug sep sept oct nov dec".split()
+)
 
-    Capitalised words after the first, acronyms and digits mark the specific
-    thing asked about; a corpus lacking them cannot answer (e.g. "South Korea",
-    "2019"). Adjacent capitalised words form one phrase. Returns (phrase as
-    written, its stems) pairs.
+
+@dataclass(frozen=True)
+class KeyTerm:
+    """A name, figure, month or ordinal of the question: the specific thing it asks about."""
+
+    text: str  # as written in the question
+    stems: tuple[str, ...]
+    kind: str  # name | number | year | month | ordinal
+
+    def alternatives(self) -> list[tuple[str, ...]]:
+        """The term's stems, then every alias of the whole phrase ("US" → "United States")."""
+        return [self.stems, *aliases(list(self.stems))]
+
+    def found_in(self, stems: set[str]) -> float:
+        """1.0 when the term (or an alias) is among ``stems``; a share of its words for a partial match.
+
+        A long word one typo away from a word of ``stems`` counts ("Kishda" finds "Kishida").
+        """
+        best = 0.0
+        for alt in self.alternatives():
+            share = sum(s in stems or _near(s, stems) for s in alt) / len(alt)
+            best = max(best, share)
+        if best < 1.0 and len(self.stems) > 1:  # "Prime Minister Kishida": each word, or its alias, counts
+            per_word = [s in stems or any(all(w in stems for w in a) for a in aliases([s])) for s in self.stems]
+            best = max(best, sum(per_word) / len(per_word))
+        return best
+
+
+def _near(word: str, stems: set[str]) -> bool:
+    if len(word) < 5 or not word.isalpha():
+        return False
+    import difflib
+
+    pool = [s for s in stems if s[:1] == word[:1] and abs(len(s) - len(word)) <= 2]
+    return bool(difflib.get_close_matches(word, pool, n=1, cutoff=0.82))
+
+
+def clean_question(question: str) -> str:
+    """The question without HTML tags, entities and markdown marks a user pasted around it."""
+    text = html.unescape(re.sub(r"<[^>]{0,200}>", " ", question))
+    text = re.sub(r"(\*\*|__|`+|^#+\s*|^>\s*)", " ", text, flags=re.M)
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def key_terms(question: str) -> list[KeyTerm]:
+    """The terms a correct answer's evidence must contain: names, figures, months and ordinals.
+
+    Capitalised words (not opening a sentence), acronyms and digits mark the specific
+    thing asked about ("South Korea", "2019"); so do month names ("in April") and
+    ordinals ("the second package"). Adjacent capitalised words form one phrase; a
+    possessive ends it ("Japan's February" is two terms).
     """
-    toks = list(re.finditer(r"[A-Za-z][A-Za-z'’.-]*[A-Za-z]|\d[\d,.]*", question))
-    out: list[tuple[str, list[str]]] = []
+    toks = list(re.finditer(r"[A-Za-z0-9][A-Za-z0-9'’.-]*[A-Za-z0-9]%?|\d%?|[.!?:;]", question))
+    out: list[KeyTerm] = []
     phrase: list[str] = []
     last_end = -1
+    sentence_start = True
 
     def flush() -> None:
         if phrase:
             text = " ".join(phrase)
-            out.append((text, terms(text)))
+            out.append(KeyTerm(text, tuple(terms(text)), "name"))
             phrase.clear()
 
-    for i, m in enumerate(toks):
-        tok = m.group().rstrip(".").replace("’", "'")
-        if tok.endswith("'s"):
+    for m in toks:
+        tok = m.group()
+        if tok in ".!?:;":
+            flush()
+            sentence_start = True
+            continue
+        tok = tok.rstrip(".").replace("’", "'")
+        possessive = tok.lower().endswith("'s")
+        if possessive:
             tok = tok[:-2]
-        is_number = bool(_HAS_DIGIT.search(tok))
-        is_name = i > 0 and tok[:1].isupper() and tok.lower() not in STOPWORDS
-        if is_name and phrase and question[last_end:m.start()].strip() == "":
+        low = tok.lower()
+        if low in _MONTHS and tok[:1].isupper():
+            flush()
+            out.append(KeyTerm(tok, tuple(terms(tok)), "month"))
+        elif low in _ORDINALS or _ORDINAL_DIGITS.match(tok):
+            flush()
+            out.append(KeyTerm(tok, tuple(terms(tok)), "ordinal"))
+        elif _HAS_DIGIT.search(tok) and not re.search(r"[A-Za-z]", tok):
+            flush()
+            kind = "year" if re.fullmatch(r"(1[89]|20)\d\d", tok) else "number"
+            out.append(KeyTerm(tok, tuple(terms(tok)), kind))
+        elif tok[:1].isupper() and low not in STOPWORDS and (not sentence_start or (tok.isupper() and len(tok) > 1)):
+            if phrase and question[last_end:m.start()].strip() != "":
+                flush()
             phrase.append(tok)
+            if possessive:
+                flush()
         else:
             flush()
-            if is_name:
-                phrase.append(tok)
-            elif is_number:
-                out.append((tok, terms(tok)))
+        sentence_start = False
         last_end = m.end()
     flush()
-    return [(text, stems) for text, stems in out if stems]
+    unique: list[KeyTerm] = []
+    for k in out:
+        if k.stems and all(k.stems != u.stems for u in unique):
+            unique.append(k)
+    return unique
 
 
 # Common abbreviations and demonyms of the entities news text names. General
@@ -140,6 +217,11 @@ _ALIAS_GROUPS = [
     ["Turkey", "Turkish"],
     ["Canada", "Canadian", "Canadians"],
     ["Europe", "European", "Europeans"],
+    ["Poland", "Polish", "Warsaw"],
+    ["Belarus", "Belarusian", "Minsk"],
+    ["Jan", "January"], ["Feb", "February"], ["Mar", "March"], ["Apr", "April"], ["Jun", "June"], ["Jul", "July"],
+    ["Aug", "August"], ["Sep", "Sept", "September"], ["Oct", "October"], ["Nov", "November"], ["Dec", "December"],
+    ["percent", "per cent", "%"],
 ]
 
 

@@ -22,27 +22,28 @@ class Tuning:
     # evidence, and passage vectors are derived from sentence vectors.
     sentence_weight: float = 2.0
 
-    # -- sentence score = w_sent_dense·cos(sentence) + w_lexical·idf-share + w_passage·cos(passage) + bonus
-    # The sentence's own meaning match carries most weight…
-    w_sent_dense: float = 0.40
-    # …rare exact words (names, figures) catch what the small embedder blurs…
-    w_lexical: float = 0.25
-    # …and the passage's cosine lends context to short sentences.
-    w_passage: float = 0.35
-    # Holding the kind of thing asked for (a number for "how many") breaks near-ties.
-    type_bonus: float = 0.06
-
-    # -- refusal: below these the sources are taken not to answer
-    # The best sentence's score.
-    min_score: float = 0.42
-    # The best passage's cosine: a question about nothing in the sources has no close passage.
-    min_dense: float = 0.20
+    # -- the sentence ranker: a linear model over scoring.FEATURES (same order), fitted by
+    # `python -m evals.calibrate` on the development splits of every corpus (never a holdout)
+    # to put the sentence that answers first among the candidates.
+    ranker: tuple[float, ...] = (
+        0.0, 1.172, 0.428, 0.28, 1.741, 1.179, 1.024, -0.297, 0.145, 0.366, 1.01, 0.465, 0.673, 1.212, -0.155,
+        -0.507, -0.003, -0.41,
+    )
+    # -- the refusal gate: a logistic model over scoring.GATE_FEATURES giving the probability that
+    # the question is answerable from the best candidate, fitted the same way.
+    gate: tuple[float, ...] = (
+        -8.959, 0.548, 3.143, 4.552, -1.614, -1.39, 6.407, -1.763, -6.17,
+    )
+    # Below this gate probability the sources are taken not to answer.
+    min_prob: float = 0.6
 
     # -- shaping the extractive answer
-    # A second, non-adjacent sentence joins the best one only when it scores this close to it.
-    second_ratio: float = 0.85
-    # The sentence after the best one joins it (continuing the thought) at this share of its score.
-    next_ratio: float = 0.4
+    # A second, separate piece of evidence joins the best one when its ranker logit is within this
+    # margin of the best's: near-ties are shown together rather than guessed between.
+    second_margin: float = 1.0
+    # The sentence after the best one joins it (continuing a "why" answer, or a sentence that refers
+    # back to it) when its logit is within this margin of the best's.
+    next_margin: float = 2.0
     # An answer longer than this is not read at a glance (the eval counts replies up to 80 words).
     max_answer_words: int = 70
 

@@ -40,6 +40,8 @@ class ScoredPassage:
     date: str = ""  # the document's date (sidecar or front matter), as written there
     section: str = ""  # the heading the passage sits under, if any
     ordinal: int = 0  # position of the passage in its document (0-based)
+    skip: frozenset[int] = frozenset()  # sentence indices that are headings or bylines: never an answer
+    years: frozenset[str] = frozenset()  # every year the passage's document mentions
 
     def to_document(self) -> Any:
         """The passage as a LangChain ``Document`` (what ``HybridRetriever.invoke`` returns)."""
@@ -68,6 +70,8 @@ class ScoredSentence:
     lexical: float  # idf-weighted share of the question's content words it holds
     type_match: bool = False  # holds the kind of thing asked for (a number for "how many"…)
     index: int = 0  # position of the sentence in its passage
+    features: np.ndarray | None = None  # the ranker's inputs (scoring.FEATURES), for calibration and reports
+    logit: float = 0.0  # the ranker's raw output (score is its softmax share among the candidates)
 
 
 @dataclass

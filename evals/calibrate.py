@@ -1,69 +1,304 @@
-"""python -m evals.calibrate [--grid] [--dataset evals/dataset.jsonl]
+"""python -m evals.calibrate [--write] [--sweep-only]
 
-Fits the extractive answerer's sentence-score weights and refusal thresholds on
-the development set (never on evals/holdout.jsonl, which stays unseen so the
-eval report can say how well the fit generalises). The objective counts each
-answerable case answered correctly with a correct citation, plus each
-unanswerable case refused, equally.
+Fits the sentence ranker (``Tuning.ranker``) and the refusal threshold
+(``Tuning.min_prob``) on the development split of every corpus — the shipped
+article's ``evals/dataset.jsonl`` and each ``evals/corpora/<name>/dev.jsonl`` —
+and never on a holdout, which stays unseen so the eval report can say how well
+the fit carries to questions and documents it was not chosen on.
+
+1. Every candidate sentence the retriever offers for every dev question is
+   labelled: positive when it holds the question's support text or an answer
+   alias.
+2. The ranker (``scoring.FEATURES``) is fitted as a conditional logit: for each
+   answerable question, the softmax over its candidates should put its mass on
+   the positives (ridge-penalised, Newton's method, each corpus weighted equally).
+3. The gate (``scoring.GATE_FEATURES`` of the best candidate under that ranker)
+   is a logistic regression of "answerable" against "unanswerable".
+4. The gate's threshold is swept end to end: the eval runner scores each dev
+   set with the fitted models at each threshold, and the threshold with the
+   best mean accuracy over the corpora wins.
+
+It prints the values to paste into ``assistant/tuning.py``.
 """
 
 from __future__ import annotations
 
 import argparse
-import itertools
+import json
+import re
 import sys
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
+import numpy as np
+
 from assistant import Assistant, Settings, Tuning
+from assistant.extractive import ExtractiveAnswerer
+from assistant.scoring import FEATURES, GATE_FEATURES
 from evals.dataset import load_dataset
+from evals.metrics import contains
 from evals.run import EvalRunner
 
 HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
 
 
-def evaluate(bot: Assistant, cases: list[dict], verbose: bool = False) -> tuple[float, float, int, int]:
-    """(answer accuracy, refusal recall, n answerable, n unanswerable) with the current parameters.
+def dev_sets() -> list[tuple[str, Path, Path]]:
+    """(name, knowledge folder, dev set) of every corpus: the shipped article, then evals/corpora/*."""
+    sets = [("seed", ROOT / "knowledge", HERE / "dataset.jsonl")]
+    for dev in sorted(HERE.glob("corpora/*/dev.jsonl")):
+        sets.append((dev.parent.name, dev.parent / "knowledge", dev))
+    return sets
 
-    Uses the eval runner itself, so "correct" means exactly the report's headline.
+
+def _flex(fragment: str) -> re.Pattern[str]:
+    """``fragment`` as a pattern that ignores differences in white space and case."""
+    return re.compile(r"\s+".join(re.escape(w) for w in fragment.split()), re.I)
+
+
+def label(case: dict, sentence) -> int:  # noqa: ANN001 - a ScoredSentence
+    """1 when the candidate sentence holds the case's support text or an answer alias, 0 otherwise."""
+    if case.get("unanswerable"):
+        return 0
+    support = (case.get("support") or "").strip()
+    p = sentence.passage
+    if support:
+        m = _flex(support).search(p.text)
+        if m and sentence.start < p.start + m.end() and p.start + m.start() < sentence.end:
+            return 1
+    return int(any(contains(sentence.text, alias) for alias in case.get("answers") or []))
+
+
+@dataclass
+class Question:
+    """One dev question's candidates: features, labels, and what the gate needs."""
+
+    case: dict
+    question: str
+    x: np.ndarray  # candidates x FEATURES
+    y: np.ndarray  # 1 = the candidate answers
+    missing: bool  # a name or figure no source mentions: refused before any model
+
+
+def collect(bot: Assistant, cases: list[dict]) -> list[Question]:
+    """The candidates of every case, asked as the eval runner asks them (history replayed)."""
+    out = []
+    for case in cases:
+        history: list[dict] = []
+        for turn in case.get("history") or []:
+            prior = bot.ask(turn["content"], history=list(history))
+            history += [{"role": "user", "content": turn["content"]}, {"role": "assistant", "content": prior.text}]
+        r = bot.retrieve(case["question"], history or None)
+        x = np.asarray([s.features for s in r.sentences], dtype=np.float64).reshape(len(r.sentences), len(FEATURES))
+        y = np.asarray([label(case, s) for s in r.sentences], dtype=np.float64)
+        out.append(Question(case, r.question, x, y, bool(r.missing_terms)))
+    return out
+
+
+def fit_ranker(groups: list[list[Question]], l2: float, iters: int = 40) -> np.ndarray:
+    """Conditional-logit weights: per answerable question, softmax mass on its positive candidates.
+
+    Each corpus weighs the same in total; the bias (column 0) cancels in a softmax and stays 0.
     """
+    d = len(FEATURES)
+    mask = np.ones(d)
+    mask[0] = 0.0
+    w = np.zeros(d)
+    usable = [[q for q in g if not q.case.get("unanswerable") and q.y.sum() > 0] for g in groups]
+    for _ in range(iters):
+        grad, hess = np.zeros(d), np.zeros((d, d))
+        for qs in usable:
+            a = 1.0 / len(qs)
+            for q in qs:
+                s = q.x @ w
+                p = np.exp(s - s.max())
+                p /= p.sum()
+                pos = q.y > 0
+                t = p * pos / p[pos].sum()
+                mp, mt = q.x.T @ p, q.x.T @ t
+                grad -= a * (mt - mp)
+                hess += a * ((q.x.T * p) @ q.x - np.outer(mp, mp))
+        grad += 2 * l2 * w * mask
+        hess += np.diag(2 * l2 * mask + (1 - mask))
+        step = np.linalg.solve(hess, grad) * mask
+        w -= step
+        if np.abs(step).max() < 1e-7:
+            break
+    return w
+
+
+def gate_rows(groups: list[list[Question]], ranker: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Gate features of every question's best candidate under ``ranker``, answerable labels, corpus weights."""
+    from assistant.scoring import gate_features
+    from assistant.types import ScoredSentence
+
+    xs, ys, ws = [], [], []
+    for g in groups:
+        rows = [q for q in g if len(q.y) and not q.missing]
+        for q in rows:
+            logits = q.x @ ranker
+            share = np.exp(logits - logits.max())
+            share /= share.sum()
+            i = int(np.argmax(logits))
+            top = ScoredSentence(None, 0, 0, "", float(share[i]), 0.0, 0.0, features=q.x[i], logit=float(logits[i]))
+            xs.append(gate_features(q.question, [top]))
+            ys.append(0.0 if q.case.get("unanswerable") else 1.0)
+            ws.append(1.0 / len(rows))
+    w = np.asarray(ws)
+    return np.asarray(xs), np.asarray(ys), w / w.mean()
+
+
+def fit_logistic(x: np.ndarray, y: np.ndarray, weight: np.ndarray, l2: float = 1.0, iters: int = 50) -> np.ndarray:
+    """Weighted L2-regularised logistic regression by Newton's method (the bias, column 0, is not penalised)."""
+    w = np.zeros(x.shape[1])
+    penalty = np.full(x.shape[1], l2)
+    penalty[0] = 0.0
+    for _ in range(iters):
+        p = 1.0 / (1.0 + np.exp(-np.clip(x @ w, -30, 30)))
+        grad = x.T @ (weight * (p - y)) + penalty * w
+        hess = (x * (weight * p * (1 - p))[:, None]).T @ x + np.diag(penalty + 1e-9)
+        step = np.linalg.solve(hess, grad)
+        w -= step
+        if np.abs(step).max() < 1e-7:
+            break
+    return w
+
+
+class _Memo:
+    """An Assistant whose retrievals are remembered: a sweep changes only how answers are made from them."""
+
+    def __init__(self, bot: Assistant) -> None:
+        self.bot = bot
+        self.answerer = bot.answerer
+        self._seen: dict[str, object] = {}
+
+    def retrieve(self, question: str, history: list[dict] | None = None):  # noqa: ANN201
+        key = json.dumps([question, history])
+        if key not in self._seen:
+            self._seen[key] = self.bot.retrieve(question, history)
+        return self._seen[key]
+
+    def ask(self, question: str, history: list[dict] | None = None):  # noqa: ANN201
+        r = self.retrieve(question, history)
+        ans = self.answerer.answer(r, history)
+        ans.question, ans.standalone_question = r.question, r.standalone
+        return ans
+
+    def source_text(self, path: str) -> str:
+        return self.bot.source_text(path)
+
+
+def accuracy(bot: Assistant | _Memo, cases: list[dict]) -> tuple[float, float, float]:
+    """(accuracy, refusal recall, false refusal rate) of the eval runner on ``cases``."""
     rows = EvalRunner(bot, progress=False, warmup=False).run(cases)
-    answerable = [r for r in rows if not r["unanswerable"]]
-    unanswerable = [r for r in rows if r["unanswerable"]]
-    if verbose:
-        for r in rows:
-            if not r["scores"]["correct"]:
-                print(f"  miss {r['id']}: {r['question']!r} -> {r['reply'][:120]!r}")
-    acc = sum(r["scores"]["correct"] for r in answerable) / max(len(answerable), 1)
-    ref = sum(r["scores"]["correct"] for r in unanswerable) / max(len(unanswerable), 1)
-    return acc, ref, len(answerable), len(unanswerable)
+    ans = [r for r in rows if not r["unanswerable"]]
+    una = [r for r in rows if r["unanswerable"]]
+    acc = sum(r["scores"]["correct"] for r in rows) / len(rows)
+    recall = sum(r["scores"]["correct"] for r in una) / max(len(una), 1)
+    frr = sum(not r["answered"] for r in ans) / max(len(ans), 1)
+    return acc, recall, frr
+
+
+TUNING_FILE = ROOT / "assistant" / "tuning.py"
+
+
+def write_tuning(values: dict, path: Path = TUNING_FILE) -> None:
+    """Replace the fitted fields' defaults in ``assistant/tuning.py`` (comments and other fields untouched)."""
+    text = path.read_text(encoding="utf-8")
+    for name, value in values.items():
+        if isinstance(value, tuple):
+            body = ", ".join(repr(v) for v in value)
+            lines, line = [], "       "
+            for part in body.split(", "):
+                if len(line) + len(part) + 2 > 116:
+                    lines.append(line.rstrip())
+                    line = "       "
+                line += f" {part},"
+            lines.append(line)
+            new = f"    {name}: tuple[float, ...] = (\n" + "\n".join(lines) + "\n    )\n"
+            pattern = rf"    {name}: tuple\[float, \.\.\.\] = \((?:.|\n)*?\)\n"
+        else:
+            new = f"    {name}: float = {value}\n"
+            pattern = rf"    {name}: float = .*\n"
+        text, n = re.subn(pattern, new, text, count=1)
+        if n != 1:
+            raise SystemExit(f"cannot find the field {name} in {path}")
+    path.write_text(text, encoding="utf-8")
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--dataset", type=Path, default=HERE / "dataset.jsonl")
-    ap.add_argument("--data-dir", type=Path, default=Path("data-calibrate"))
-    ap.add_argument("--grid", action="store_true", help="search weights and thresholds")
+    ap.add_argument("--data-dir", type=Path, default=ROOT / "data-calibrate", help="stores of the dev corpora")
+    ap.add_argument("--l2", type=float, default=0.05, help="ridge penalty of the ranker and the gate")
+    ap.add_argument("--sweep-only", action="store_true", help="keep Tuning.ranker and gate, sweep the rest only")
+    ap.add_argument("--write", action="store_true", help="write the fitted values into assistant/tuning.py")
+    ap.add_argument("--max-frr", type=float, default=0.05, help="highest mean false refusal rate a setting may have")
+    ap.add_argument("--second-margins", type=float, nargs="+", default=[0.2, 0.4, 0.7, 1.0])
+    ap.add_argument("--next-margins", type=float, nargs="+", default=[1.0, 2.0, 4.0])
     args = ap.parse_args(argv)
-    cases = load_dataset(args.dataset)
-    bot = Assistant(Settings(data_dir=args.data_dir))
-    if not args.grid:
-        acc, ref, na, nu = evaluate(bot, cases, verbose=True)
-        print(f"answer accuracy {acc:.3f} on {na}, refusal recall {ref:.3f} on {nu}")
-        return 0
+
+    base = Tuning()
+    # a feature added since the last fit starts at weight 0
+    base = replace(base, ranker=tuple(base.ranker[: len(FEATURES)]) + (0.0,) * (len(FEATURES) - len(base.ranker)),
+                   gate=tuple(base.gate[: len(GATE_FEATURES)]) + (0.0,) * (len(GATE_FEATURES) - len(base.gate)))
+    bots, sets = [], []
+    embedder = None
+    for name, knowledge, dev in dev_sets():
+        bot = Assistant(Settings(data_dir=args.data_dir / name, knowledge_dir=knowledge), embedder=embedder, tuning=base)
+        embedder = bot.embedder
+        bots.append(bot)
+        sets.append((name, load_dataset(dev)))
+        print(f"{name}: {len(sets[-1][1])} dev cases, {bot.store.count()} passages", flush=True)
+
+    ranker, gate = base.ranker, base.gate
+    if not args.sweep_only:
+        groups = [collect(bot, cases) for bot, (_, cases) in zip(bots, sets)]
+        for (name, _), g in zip(sets, groups):
+            have = sum(1 for q in g if q.y.sum() > 0)
+            print(f"{name}: {sum(len(q.y) for q in g)} candidates; {have} questions with a positive", flush=True)
+        w = fit_ranker(groups, l2=args.l2)
+        ranker = tuple(round(float(v), 3) for v in w)
+        for f, v in zip(FEATURES, ranker):
+            print(f"  ranker {f:>22} {v:+.3f}")
+        gx, gy, gw = gate_rows(groups, w)
+        gate = tuple(round(float(v), 3) for v in fit_logistic(gx, gy, gw, l2=args.l2))
+        for f, v in zip(GATE_FEATURES, gate):
+            print(f"  gate   {f:>22} {v:+.3f}")
+
     best = None
-    grid = itertools.product([0.4, 0.5, 0.6], [0.25, 0.35, 0.45], [0.33, 0.36, 0.39, 0.42, 0.45], [0.2, 0.3])
-    for w_dense, w_lex, min_score, min_dense in grid:
-        tuning = replace(Tuning(), w_sent_dense=w_dense, w_lexical=w_lex, w_passage=round(1 - w_dense - w_lex, 2),
-                         min_score=min_score, min_dense=min_dense)
-        # the same store and model, another tuning: nothing is re-embedded
-        trial = Assistant(bot.settings, embedder=bot.embedder, store=bot.store, tuning=tuning, auto_ingest=False)
-        acc, ref, na, nu = evaluate(trial, cases)
-        objective = acc * na + ref * nu
-        if best is None or objective > best[0]:
-            best = (objective, w_dense, w_lex, min_score, min_dense, acc, ref)
-            print(f"objective {objective:.0f}: w_sent_dense={w_dense} w_lexical={w_lex} min_score={min_score} "
-                  f"min_dense={min_dense} -> accuracy {acc:.3f}, refusal recall {ref:.3f}", flush=True)
+    grid = [(m2, mn, round(float(t), 2)) for m2 in args.second_margins for mn in args.next_margins
+            for t in np.arange(0.05, 0.96, 0.05)]
+    fitted = replace(base, ranker=ranker, gate=gate)
+    trials = [_Memo(Assistant(bot.settings, embedder=bot.embedder, store=bot.store, tuning=fitted, auto_ingest=False))
+              for bot in bots]
+    for second_margin, next_margin, threshold in grid:
+        tuning = replace(fitted, min_prob=threshold, second_margin=second_margin, next_margin=next_margin)
+        scores = []
+        for trial, (_, cases) in zip(trials, sets):
+            trial.answerer = ExtractiveAnswerer(tuning)  # retrieval (and its ranking) does not depend on these
+            scores.append(accuracy(trial, cases))
+        mean = float(np.mean([s[0] for s in scores]))
+        frr = float(np.mean([s[2] for s in scores]))
+        detail = "  ".join(f"{n} acc {a:.3f} ref.R {rr:.2f} FRR {f:.2f}" for (n, _), (a, rr, f) in zip(sets, scores))
+        print(f"second {second_margin} next {next_margin} min_prob {threshold:.2f}: mean accuracy {mean:.3f}   {detail}",
+              flush=True)
+        # false refusals cost users most: a setting may refuse at most --max-frr of answerable questions
+        if frr <= args.max_frr and (best is None or mean > best[0] + 1e-9):
+            best = (mean, threshold, second_margin, next_margin)
+    if best is None:
+        print(f"no setting keeps false refusals under {args.max_frr}", file=sys.stderr)
+        return 1
+    values = {"ranker": ranker, "gate": gate, "min_prob": best[1], "second_margin": best[2], "next_margin": best[3]}
+    if args.write:
+        write_tuning(values)
+        print(f"\nwrote {TUNING_FILE}")
+    print("\nPaste into assistant/tuning.py (or run with --write):")
+    print(f"    ranker: tuple[float, ...] = {ranker}")
+    print(f"    gate: tuple[float, ...] = {gate}")
+    print(f"    min_prob: float = {best[1]}")
+    print(f"    second_margin: float = {best[2]}")
+    print(f"    next_margin: float = {best[3]}")
+    print(f"(mean dev accuracy {best[0]:.3f})")
     return 0
 
 

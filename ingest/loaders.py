@@ -1,9 +1,14 @@
-"""Load one source file into plain text plus a title.
+"""Load one source file into plain text plus its title and date.
 
 ``.txt`` and ``.md`` are read verbatim (so citation offsets index the file itself);
-``.html`` goes through BeautifulSoup and ``.pdf`` through its
-pypdf loader. Anything unreadable raises ``DocumentError`` with the reason, so
-the pipeline can report it by name and carry on with the other files.
+``.html`` goes through BeautifulSoup (one block per line, list items marked,
+table rows joined) and ``.pdf`` through pypdf, with its layout lines reflowed
+into paragraphs and running headers and page numbers dropped, so a sentence is
+never cut at a line end. The loader also says which lines it knows are
+headings or bylines (HTML ``h1``-``h6``, ``.byline`` …): they become metadata
+for the passages below them, never an answer. Anything unreadable raises
+``DocumentError`` with the reason, so the pipeline can report it by name and
+carry on with the other files.
 """
 
 from __future__ import annotations
@@ -31,6 +36,8 @@ class SourceDoc:
     title: str
     text: str
     body_start: int = 0  # where content starts (after front matter)
+    date: str = ""  # the document's date as its sidecar or front matter writes it
+    heading_lines: frozenset[int] = frozenset()  # start offsets of lines the format marks as headings/bylines
 
 
 def _decode(raw: bytes, path: Path) -> str:
@@ -55,42 +62,60 @@ def _title_from_text(text: str, fallback: str) -> str:
     return fallback
 
 
-def _sidecar_title(path: Path) -> str | None:
+def _sidecar(path: Path) -> dict:
+    """The ``<file>.meta.json`` sidecar as a dict (empty when there is none)."""
     meta = path.with_name(path.name + META_SUFFIX)
     if not meta.exists():
-        return None
+        return {}
     try:
         data = json.loads(meta.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise DocumentError(f"{meta.name}: unreadable metadata ({exc}).", "Fix or delete the .meta.json file.") from exc
-    title = data.get("title") if isinstance(data, dict) else None
-    return str(title).strip() if title else None
+    return data if isinstance(data, dict) else {}
+
+
+def _field(data: dict, key: str) -> str | None:
+    value = data.get(key)
+    return str(value).strip() if value else None
 
 
 def _humanize(path: Path) -> str:
     return re.sub(r"[-_]+", " ", path.stem).strip().capitalize() or path.name
 
 
-def _load_text(path: Path, raw: bytes) -> tuple[str, str | None, int]:
+def _load_text(path: Path, raw: bytes) -> tuple[str, dict, int]:
+    """The file's text verbatim, its front matter fields (title, date) and where the body starts."""
     text = _decode(raw, path)
-    title = None
+    fields: dict = {}
     body_start = 0
     m = _FRONT_MATTER.match(text)
     if m and path.suffix.lower() in (".md", ".markdown", ".txt"):
         for line in m.group(1).splitlines():
             key, _, value = line.partition(":")
-            if key.strip().lower() == "title" and value.strip():
-                title = value.strip().strip("\"'")
+            if key.strip().lower() in ("title", "date") and value.strip():
+                fields[key.strip().lower()] = value.strip().strip("\"'")
         body_start = m.end()
-    if title is None and path.suffix.lower() in (".md", ".markdown"):
+    if "title" not in fields and path.suffix.lower() in (".md", ".markdown"):
         found = _title_from_text(text[body_start:], "")
-        title = found or None
-    return text, title, body_start
+        if found:
+            fields["title"] = found
+    return text, fields, body_start
 
 
-def _load_html(path: Path, raw: bytes) -> tuple[str, str | None]:
-    """Visible text of an HTML page, one block per line (script/style dropped)."""
-    from bs4 import BeautifulSoup
+# elements whose text is a heading, byline or dateline: metadata, never an answer
+_HTML_HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6", "header", "figcaption", "caption")
+_HTML_META_CLASS = re.compile(r"byline|dateline|meta|author|credit|timestamp|kicker|eyebrow", re.I)
+_BLOCKS = ("p", "div", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre", "section", "article",
+           "header", "footer", "figcaption", "caption", "dd", "dt", "table", "ul", "ol", "br", "hr", "title")
+
+
+def _load_html(path: Path, raw: bytes) -> tuple[str, str | None, frozenset[int]]:
+    """Visible text of an HTML page, one block per line (script/style dropped), and its heading lines.
+
+    List items start with "• " and a table row becomes one line of cells joined by
+    " | ", so neither reads as a heading nor loses its structure.
+    """
+    from bs4 import BeautifulSoup, NavigableString
 
     try:
         soup = BeautifulSoup(_decode(raw, path), "html.parser")
@@ -98,32 +123,97 @@ def _load_html(path: Path, raw: bytes) -> tuple[str, str | None]:
         raise
     except Exception as exc:
         raise DocumentError(f"{path.name}: cannot parse HTML ({exc}).", "Check the file is valid HTML.") from exc
-    for tag in soup(["script", "style", "noscript", "template", "head"]):
-        if tag.name == "head":
-            continue
+    for tag in soup(["script", "style", "noscript", "template"]):
         tag.decompose()
-    title = soup.title.get_text(strip=True) if soup.title else ""
+    title = soup.title.get_text(" ", strip=True) if soup.title else ""
     if soup.head:
         soup.head.decompose()
-    text = soup.get_text("\n")
-    # collapse the whitespace noise between tags: one block of text per line
-    lines = [re.sub(r"[ \t\r\f\v]+", " ", ln).strip() for ln in text.splitlines()]
-    return "\n".join(ln for ln in lines if ln), title or None
+    heading_texts: set[str] = set()
+    for tag in soup.find_all(True):
+        classes = " ".join(tag.get("class") or [])
+        if tag.name in _HTML_HEADINGS or (classes and _HTML_META_CLASS.search(classes)):
+            heading_texts.add(_squash(tag.get_text(" ")))
+    for row in soup.find_all("tr"):
+        cells = [_squash(c.get_text(" ")) for c in row.find_all(["td", "th"])]
+        row.replace_with(NavigableString("\n" + " | ".join(c for c in cells if c) + "\n"))
+    for item in soup.find_all("li"):
+        item.insert(0, NavigableString("• "))
+    for tag in soup.find_all(_BLOCKS):
+        tag.insert_before(NavigableString("\n"))
+        tag.insert_after(NavigableString("\n"))
+    lines = [_squash(ln) for ln in soup.get_text().splitlines()]
+    lines = [ln for ln in lines if ln and ln != "•"]
+    text = "\n".join(lines)
+    headings: set[int] = set()
+    pos = 0
+    for ln in lines:
+        if ln in heading_texts:
+            headings.add(pos)
+        pos += len(ln) + 1
+    return text, title or None, frozenset(headings)
+
+
+def _squash(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip()
+
+
+_PAGE_NUMBER = re.compile(r"^(page\s+)?\d{1,4}(\s*(of|/)\s*\d{1,4})?$|^[-–—]\s*\d{1,4}\s*[-–—]$", re.I)
+_LIST_ITEM = re.compile(r"^([•·▪◦‣*-]|\(?\d{1,2}[.)]|\(?[a-z][.)])\s")
+
+
+def reflow_pdf_pages(pages: list[str]) -> str:
+    """PDF page texts as paragraphs: layout line breaks joined, running headers and page numbers dropped.
+
+    pypdf returns a PDF's lines as laid out, so a sentence wraps across lines (and
+    pages); split as-is, a line end would cut it in two. A line joins the next one
+    when it fills most of the text width and the next line does not start a list
+    item; a shorter line ends its paragraph (headings and last lines are short).
+    Lines repeated on most pages (running headers, footers) and bare page numbers go.
+    """
+    page_lines = [[ln.strip() for ln in page.splitlines() if ln.strip()] for page in pages]
+    counts: dict[str, int] = {}
+    for lines in page_lines:
+        for ln in set(lines):
+            counts[ln] = counts.get(ln, 0) + 1
+    repeated = {ln for ln, n in counts.items() if len(page_lines) >= 3 and n >= len(page_lines) - 1 and len(ln) < 120}
+    lines = [ln for page in page_lines for ln in page if ln not in repeated and not _PAGE_NUMBER.match(ln)]
+    if not lines:
+        return ""
+    lengths = sorted(len(ln) for ln in lines)
+    width = lengths[int(0.9 * (len(lengths) - 1))]  # the usual full line, robust to one long outlier
+    out: list[str] = []
+    para = ""
+    for i, ln in enumerate(lines):
+        if para and _LIST_ITEM.match(ln):  # a new item: the list stays one block, one item a line
+            out.append(para)
+            para = ""
+        para = f"{para} {ln}" if para and not para.endswith("\n") else ln
+        nxt = lines[i + 1] if i + 1 < len(lines) else ""
+        # a short next line without end punctuation that starts a word in capitals is a heading, not a continuation
+        heading_next = len(nxt) < 0.75 * width and nxt[-1:] not in ".!?:;,\"”’)" and nxt[:1].isupper()
+        if len(ln) < 0.75 * width or not nxt or heading_next:
+            out.append(para)
+            para = ""
+    text = ""
+    for block in out:
+        if text:
+            # list items follow each other (and their lead-in) on single lines; paragraphs get a blank line
+            text += "\n" if _LIST_ITEM.match(block) else "\n\n"
+        text += block
+    return text
 
 
 def _load_pdf(path: Path) -> tuple[str, str | None]:
-    from langchain_community.document_loaders import PyPDFLoader
+    from pypdf import PdfReader
 
     try:
-        pages = PyPDFLoader(str(path)).load()
+        reader = PdfReader(str(path))
+        pages = [page.extract_text() or "" for page in reader.pages]
+        title = str((reader.metadata or {}).get("/Title") or "").strip()
     except Exception as exc:
         raise DocumentError(f"{path.name}: corrupt or unreadable PDF ({type(exc).__name__}: {exc}).",
                             "Re-export the PDF, or save its text as .txt.") from exc
-    text = "\n\n".join(p.page_content.strip() for p in pages if p.page_content.strip())
-    title = ""
-    if pages:
-        title = str(pages[0].metadata.get("title") or "").strip()
-    return text, title or None
+    return reflow_pdf_pages(pages), title or None
 
 
 def load_source(path: Path, knowledge_dir: Path | None = None) -> SourceDoc:
@@ -144,18 +234,22 @@ def load_source(path: Path, knowledge_dir: Path | None = None) -> SourceDoc:
         raise DocumentError(f"{path.name}: cannot be read ({exc.strerror or exc}).", "Check the file's permissions.") from exc
 
     body_start = 0
+    fields: dict = {}
+    headings: frozenset[int] = frozenset()
     if suffix in (".html", ".htm"):
-        text, title = _load_html(path, raw)
+        text, fields["title"], headings = _load_html(path, raw)
     elif suffix == ".pdf":
         if not raw.startswith(b"%PDF"):
             raise DocumentError(f"{path.name}: not a PDF (no %PDF header).", "Re-export the PDF.")
-        text, title = _load_pdf(path)
+        text, fields["title"] = _load_pdf(path)
     else:
-        text, title, body_start = _load_text(path, raw)
+        text, fields, body_start = _load_text(path, raw)
     if not text[body_start:].strip():
         raise DocumentError(f"{path.name}: empty (no text found).",
                             "Scanned PDFs need OCR first; otherwise add text to the file.")
-    title = _sidecar_title(path) or title or _humanize(path)
+    sidecar = _sidecar(path)
+    title = _field(sidecar, "title") or fields.get("title") or _humanize(path)
+    date = _field(sidecar, "date") or fields.get("date") or ""
     resolved = path.resolve()
     rel = str(resolved)
     if knowledge_dir is not None:
@@ -163,7 +257,8 @@ def load_source(path: Path, knowledge_dir: Path | None = None) -> SourceDoc:
             rel = resolved.relative_to(Path(knowledge_dir).resolve()).as_posix()
         except ValueError:
             pass
-    return SourceDoc(path=rel, abs_path=resolved, title=title, text=text, body_start=body_start)
+    return SourceDoc(path=rel, abs_path=resolved, title=title, text=text, body_start=body_start, date=date,
+                     heading_lines=headings)
 
 
 def folder_files(folder: Path) -> list[Path]:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import queue
+import re
 import stat
 import threading
 import time
@@ -128,15 +129,20 @@ def prefetched(items: Iterator[Document], depth: int = 512) -> Iterator[Document
         worker.join()
 
 
-LAYOUT = 2  # in every record's hash: records written by an older layout are re-embedded once
+LAYOUT = 3  # in every record's hash: records written by an older layout are re-embedded once
 
 
-def passage_documents(p: Passage) -> Document:
+_YEAR = re.compile(r"\b(1[89]\d\d|20\d\d)\b")
+
+
+def passage_documents(p: Passage, years: str = "") -> Document:
+    """The record of one passage; ``years`` lists every year its document mentions (its date's included)."""
     return Document(
         page_content=p.text,
         metadata={
             "source": p.source, "title": p.title, "passage_id": p.id, "start": p.start,
             "end": p.end, "ordinal": p.ordinal, "sentences": json.dumps(p.sentences), "layout": LAYOUT,
+            "skip": json.dumps(p.skip), "section": p.section, "date": p.date, "years": years,
         },
     )
 
@@ -240,7 +246,8 @@ class Ingestor:
                     bar.update(1)
                 try:
                     doc = load_source(f, self.settings.knowledge_dir)
-                    passages = split_passages(doc.text, doc.path, doc.title, body_start=doc.body_start)
+                    passages = split_passages(doc.text, doc.path, doc.title, body_start=doc.body_start,
+                                              date=doc.date, heading_lines=doc.heading_lines)
                     if not passages:
                         raise DocumentError(f"{f.name}: no sentences found.", "Add text to the file.")
                 except DocumentError as exc:
@@ -253,7 +260,8 @@ class Ingestor:
                 atomic_write_text(self.text_file(doc.path), doc.text)
                 manifest[doc.path] = {"title": doc.title, "abs_path": str(doc.abs_path),
                                       "sha": hashlib.sha1(doc.text.encode()).hexdigest()}
-                yield from (passage_documents(p) for p in passages)
+                years = " ".join(sorted(set(_YEAR.findall(doc.text + " " + doc.date + " " + doc.title))))
+                yield from (passage_documents(p, years) for p in passages)
 
         try:
             # a file that fails to load is never seen here, so scoped cleanup keeps its old passages

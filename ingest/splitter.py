@@ -8,6 +8,14 @@ heading or a list item never fuses with the next paragraph. Passages
 pack consecutive sentences up to ``max_chars``, preferring to break where the
 source breaks a line, and never across a blank line. Every offset indexes the
 source text, so ``text[start:end]`` is the passage or sentence verbatim.
+
+Each line is also classed as a heading, metadata (a byline, a dateline, a
+"Published …" line) or body text. Headings and metadata stay in the passage
+text (they help retrieval find the paragraph below them) but are listed in the
+passage's ``skip``, so no answerer quotes a headline as an answer; the nearest
+heading above a passage becomes its ``section``, shown on the citation card.
+The rules read the line's shape, not its words: markdown ``#``, a short line
+without sentence punctuation, an all-capitals line, a "By …" line, a bare date.
 """
 
 from __future__ import annotations
@@ -21,6 +29,9 @@ MAX_CHARS = 900  # ~150 words: one paragraph of an article, well under MiniLM's 
 MIN_CHARS = 200  # a passage shorter than this absorbs the next line (e.g. a heading)
 
 
+HEADING, META, BODY = "heading", "meta", "body"
+
+
 @dataclass(frozen=True)
 class Passage:
     id: str
@@ -31,6 +42,68 @@ class Passage:
     text: str
     sentences: tuple[tuple[int, int], ...]  # absolute offsets of each sentence
     ordinal: int
+    skip: tuple[int, ...] = ()  # indices of sentences that are headings or metadata, never answers
+    section: str = ""  # the nearest heading above the passage (or opening it)
+    date: str = ""  # the document's date
+
+
+_MD_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+")
+_LIST_ITEM = re.compile(r"^\s*([•·▪◦‣*+-]|\(?\d{1,2}[.)]|\(?[a-z][.)])\s")
+_TABLE_ROW = re.compile(r"\|.*\|| \| ")
+_BYLINE = re.compile(r"(^|[·|•—–]\s*)[\W_]*(by|written by|reported by|reporting by|editing by|text by|story by|"
+                     r"prepared by)\s+[A-Z]", re.I)
+# a wire dateline: "TOKYO, Jan. 27, 2023 (Agency) -"
+_DATELINE = re.compile(r"^[\W_]*[A-Z][A-Z.'-]+(\s[A-Z][A-Z.'-]+)*,\s")
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*%?")
+_META_LEAD = re.compile(r"^[\W_]*(published|updated|last (revised|updated|modified)|posted|filed|dateline|"
+                        r"source|photo|image|credit|editor'?s note)\b", re.I)
+_MONTHS = r"(jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
+_DATE_ONLY = re.compile(rf"^[\W_]*((\w+day),?\s+)?(\d{{1,2}}\s+{_MONTHS}|{_MONTHS}\s+\d{{1,2}})?,?\s*\d{{4}}[\W_]*$|"
+                        rf"^[\W_]*\d{{4}}-\d\d-\d\d[\W_]*$", re.I)
+_EMPHASIS_LINE = re.compile(r"^\s*([*_]{1,2})[^*_].*\1\s*$")
+_SENTENCE_END = ".!?:;\"”’"
+
+
+def line_kind(line: str, blank_after: bool = True) -> str:
+    """HEADING, META or BODY for one line of a document, from its shape.
+
+    A list item or table row is body text even without a full stop; a short
+    line without sentence punctuation is a heading unless it is a list item.
+    """
+    text = line.strip()
+    words = text.split()
+    if not words:
+        return BODY
+    if _MD_HEADING.match(text):
+        return HEADING
+    if len(words) <= 25 and (_BYLINE.search(text) or _META_LEAD.match(text)):
+        return META
+    if len(words) <= 8 and _DATE_ONLY.match(text):
+        return META
+    if len(words) <= 12 and _DATELINE.match(text) and not text.rstrip().endswith((".", "!", "?")):
+        return META
+    if _EMPHASIS_LINE.match(text) and len(words) <= 30 and not text.rstrip("*_ ").endswith((".", "!", "?")):
+        return META
+    numbers = _NUMBER.findall(text)
+    if _TABLE_ROW.search(text) or len(numbers) >= 3:  # a table row, even one a PDF flattened to spaces
+        return BODY
+    bare = text.rstrip("*_ ")
+    ends_sentence = bare[-1:] in _SENTENCE_END
+    if _LIST_ITEM.match(text):
+        # "1. Introduction" standing alone above a paragraph is a numbered heading; a bullet is a fact
+        numbered = text[:1].isdigit()
+        return HEADING if numbered and blank_after and not ends_sentence and len(words) <= 10 else BODY
+    letters = [c for c in text if c.isalpha()]
+    if letters and len(words) <= 10 and sum(c.isupper() for c in letters) >= 0.8 * len(letters) and len(letters) > 3:
+        return HEADING
+    if not ends_sentence and len(words) <= 14:
+        return HEADING
+    return BODY
+
+
+def heading_text(line: str) -> str:
+    """A heading line without its markdown marks: "## What Japan owns" → "What Japan owns"."""
+    return _MD_HEADING.sub("", line).strip().strip("*_").strip()
 
 
 @lru_cache(maxsize=1)
@@ -85,22 +158,30 @@ def _segment_line(line: str) -> list[tuple[int, int]]:
     return spans or [(0, len(line))]
 
 
-def split_sentences(text: str, start: int = 0) -> list[tuple[int, int, bool]]:
-    """(start, end, breaks_paragraph) for every sentence of ``text[start:]``.
+def split_sentences(text: str, start: int = 0, heading_lines: frozenset[int] = frozenset()
+                    ) -> list[tuple[int, int, bool, str]]:
+    """(start, end, breaks_paragraph, kind) for every sentence of ``text[start:]``.
 
-    ``breaks_paragraph`` is True when a blank line precedes the sentence.
+    ``breaks_paragraph`` is True when a blank line precedes the sentence; ``kind``
+    is the ``line_kind`` of its line, or HEADING when the loader marked the line
+    (``heading_lines`` holds line start offsets).
     """
-    out: list[tuple[int, int, bool]] = []
+    out: list[tuple[int, int, bool, str]] = []
     pos = start
     blank_before = True
-    for line in text[start:].split("\n"):
+    lines = text[start:].split("\n")
+    for i, line in enumerate(lines):
         stripped = line.strip()
         if not stripped:
             blank_before = True
         else:
+            blank_after = i + 1 >= len(lines) or not lines[i + 1].strip()
+            kind = line_kind(line, blank_after)
+            if kind == BODY and pos in heading_lines:  # the format says heading (an <h2> ending in "?")
+                kind = HEADING
             first = True
             for s, e in _segment_line(line):
-                out.append((pos + s, pos + e, blank_before if first else False))
+                out.append((pos + s, pos + e, blank_before if first else False, kind))
                 first = False
             blank_before = False
         pos += len(line) + 1
@@ -125,29 +206,37 @@ def split_passages(
     body_start: int = 0,
     max_chars: int = MAX_CHARS,
     min_chars: int = MIN_CHARS,
+    date: str = "",
+    heading_lines: frozenset[int] = frozenset(),
 ) -> list[Passage]:
-    sentences = split_sentences(text, body_start)
-    groups: list[list[tuple[int, int]]] = []
-    current: list[tuple[int, int]] = []
-    for s, e, para_break in sentences:
+    sentences = split_sentences(text, body_start, heading_lines)
+    groups: list[list[tuple[int, int, str]]] = []
+    current: list[tuple[int, int, str]] = []
+    for s, e, para_break, kind in sentences:
         if current:
             cur_len = current[-1][1] - current[0][0]
             new_len = e - current[0][0]
             line_break = _line_break_between(text, current[-1][1], s)
-            if para_break or new_len > max_chars or (line_break and cur_len >= min_chars):
+            # a heading after body text opens a new passage: it belongs to what follows it
+            heading_starts = kind != BODY and current[-1][2] == BODY and line_break
+            if para_break or new_len > max_chars or (line_break and cur_len >= min_chars) or heading_starts:
                 groups.append(current)
                 current = []
-        current.append((s, e))
+        current.append((s, e, kind))
     if current:
         groups.append(current)
 
     passages: list[Passage] = []
     seen: dict[str, int] = {}
+    section = ""
     for i, group in enumerate(groups):
         start, end = group[0][0], group[-1][1]
         body = text[start:end]
         occ = seen.get(body, 0)
         seen[body] = occ + 1
+        heads = [heading_text(text[s:e]) for s, e, kind in group if kind == HEADING]
+        if heads and heads[-1] and heads[-1] != title:
+            section = heads[-1]
         passages.append(
             Passage(
                 id=passage_id(source, body, occ),
@@ -156,8 +245,11 @@ def split_passages(
                 start=start,
                 end=end,
                 text=body,
-                sentences=tuple(group),
+                sentences=tuple((s, e) for s, e, _ in group),
                 ordinal=i,
+                skip=tuple(j for j, (_, _, kind) in enumerate(group) if kind != BODY),
+                section=section,
+                date=date,
             )
         )
     return passages

@@ -46,6 +46,18 @@ def bot(embedder, tmp_path_factory, knowledge_copy):
     return Assistant(Settings(data_dir=data, knowledge_dir=knowledge_copy), embedder=embedder)
 
 
+CORPUS = ROOT / "evals" / "corpora" / "japan-ukraine"
+
+
+@pytest.fixture(scope="session")
+def corpus_bot(embedder, tmp_path_factory):
+    """An Assistant over the multi-document benchmark corpus (14 news and government texts), read-only use."""
+    from assistant import Assistant, Settings
+
+    data = tmp_path_factory.mktemp("corpus-data")
+    return Assistant(Settings(data_dir=data, knowledge_dir=CORPUS / "knowledge"), embedder=embedder)
+
+
 @pytest.fixture
 def make_assistant(embedder):
     """Factory: an Assistant with its own data and knowledge folders."""

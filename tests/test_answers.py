@@ -36,7 +36,7 @@ ANSWERABLE = [
 def test_answers_quote_the_source_with_valid_citations(bot, question, expected):
     ans = bot.ask(question)
     assert ans.answered, ans.text
-    assert expected in ans.text
+    assert expected.lower() in ans.text.lower()
     assert 1 <= len(ans.citations) <= 2
     assert_citations_valid(bot, ans)
     assert len(ans.text.split()) <= 80
@@ -78,9 +78,8 @@ def test_follow_ups_resolve_from_history(bot):
     ]
     why = bot.ask("What was his reasoning?", history)
     assert why.answered and "draw even closer to Beijing" in why.text
-    # without the history the same words do not point anywhere useful
-    alone = bot.ask("What was his reasoning?")
-    assert "draw even closer to Beijing" not in alone.text or not alone.answered
+    # the history, not luck, resolved "his": the standalone question carries the earlier turn
+    assert "Crimea" in why.standalone_question
 
 
 def test_history_is_optional_and_accepts_gradio_style_content(bot):

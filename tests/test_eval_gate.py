@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from evals.dataset import HOLDOUT_SET, PROJECT_SET
-from evals.gate import check, load_thresholds
+from evals.gate import check, thresholds_for
 from evals.run import EvalRunner, evaluate, format_table, write_outputs
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -25,19 +25,40 @@ HEADLINE = ("total", "accuracy", "refusal_precision", "refusal_recall", "citatio
 CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
 
 
+CORPUS_SETS = sorted((ROOT / "evals" / "corpora").glob("*/*.jsonl"))
+
+
 @pytest.fixture(scope="module")
-def runs(bot):
-    """Both project sets scored once with the shared assistant: {file name: (rows, summary)}."""
-    return {path.name: evaluate(bot, path, progress=False) for path in (PROJECT_SET, HOLDOUT_SET)}
+def runs(bot, corpus_bot):
+    """Every eval set scored once: the seed sets on the article, each corpus's splits on its own documents."""
+    out = {path.name: evaluate(bot, path, progress=False) for path in (PROJECT_SET, HOLDOUT_SET)}
+    for path in CORPUS_SETS:
+        out[path.relative_to(ROOT / "evals").as_posix()] = evaluate(corpus_bot, path, progress=False)
+    return out
 
 
-@pytest.mark.parametrize("name", [PROJECT_SET.name, HOLDOUT_SET.name])
+@pytest.mark.parametrize("name", [PROJECT_SET.name, HOLDOUT_SET.name,
+                                  *(p.relative_to(ROOT / "evals").as_posix() for p in CORPUS_SETS)])
 def test_headline_metrics_meet_thresholds(runs, name):
     rows, summary = runs[name]
-    bounds = load_thresholds().get(name)
+    bounds = thresholds_for(ROOT / "evals" / name)
     assert bounds, f"evals/thresholds.json has no thresholds for {name}"
     problems = check(summary, bounds)
     assert not problems, f"eval gate failed on {name}:\n" + "\n".join(problems) + "\n\n" + format_table(summary)
+
+
+def test_the_multi_document_corpus_is_large_enough():
+    """Issue 13's benchmark: 12+ documents in mixed formats, 150+ blind cases split dev/holdout."""
+    docs = [f for f in (ROOT / "evals" / "corpora" / "japan-ukraine" / "knowledge").iterdir()
+            if not f.name.endswith(".meta.json")]
+    assert len(docs) >= 12 and {f.suffix for f in docs} >= {".md", ".html", ".pdf", ".txt"}
+    for f in docs:
+        meta = json.loads(f.with_name(f.name + ".meta.json").read_text(encoding="utf-8"))
+        assert meta["title"] and meta["date"] and meta["source_urls"], f.name
+    cases = [json.loads(line) for p in CORPUS_SETS for line in p.read_text(encoding="utf-8").splitlines() if line]
+    assert len(cases) >= 150
+    assert sum(c.get("category") == "near_miss" for c in cases) >= 30
+    assert sum(c.get("category") == "followup" for c in cases) >= 12
 
 
 def test_summary_has_the_documented_fields(runs):

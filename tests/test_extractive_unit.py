@@ -11,10 +11,11 @@ from assistant.types import Retrieval, ScoredPassage, ScoredSentence
 
 
 def _sentence(text: str, source: str, score: float, index: int = 0) -> ScoredSentence:
+    """A candidate with ranker logit ``score * 10``: 0.80 and 0.78 are near-ties, 0.80 and 0.60 are not."""
     passage = ScoredPassage(id=f"{source}-{index}", text=text, source=source, title=source, start=0,
                             end=len(text), sentences=[(0, len(text))])
     return ScoredSentence(passage=passage, start=0, end=len(text), text=text, score=score, dense=score,
-                          lexical=0.5, index=index)
+                          lexical=0.5, index=index, logit=10 * score)
 
 
 def _select(question: str, *sentences: ScoredSentence) -> list[str]:

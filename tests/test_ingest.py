@@ -85,7 +85,7 @@ def test_passages_keep_sentences_whole_with_exact_offsets():
     ],
 )
 def test_sentence_breaks_skip_titles_and_initials(line, expected):
-    spans = [(s, e) for s, e, _ in split_sentences(line)]
+    spans = [(s, e) for s, e, *_ in split_sentences(line)]
     assert [line[s:e] for s, e in spans] == expected
 
 
@@ -111,7 +111,7 @@ def test_a_store_of_an_older_layout_is_reingested_with_a_notice(tmp_path, embedd
     flat = [read_record(m) for m in got["metadatas"]]
     col.delete(ids=got["ids"])
     col.add(ids=got["ids"], embeddings=got["embeddings"], documents=[r.pop("text") for r in flat],
-            metadatas=[{**r, "sentences": json.dumps(r["sentences"]), "sv": ""} for r in flat])
+            metadatas=[{**r, "sentences": json.dumps(r["sentences"]), "skip": json.dumps(r["skip"]), "sv": ""} for r in flat])
     assert bot.store.outdated()
     with caplog.at_level("WARNING"):
         fresh = Assistant(bot.settings, embedder=embedder)  # start-up refresh finds the old layout

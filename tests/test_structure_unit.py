@@ -1,0 +1,162 @@
+"""Document structure and question analysis, without the model: the general rules issue 13 asked for.
+
+Headings, bylines and datelines are metadata (never an answer); PDF layout lines are
+reflowed into sentences; a question's names, figures, months and ordinals are found
+(and a possessive or a greeting is not glued to them); the asked-for span is picked
+from a sentence; a near-miss's changed year, month or ordinal is a conflict.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from assistant.extractive import tidy
+from assistant.scoring import answer_type, asked_span, conflicts, slots
+from assistant.text import clean_question, key_terms, words
+from ingest.loaders import load_source, reflow_pdf_pages
+from ingest.splitter import BODY, HEADING, META, line_kind, split_passages
+
+
+@pytest.mark.parametrize(
+    ("line", "kind"),
+    [
+        ("# Kishida makes secret trip to Kyiv", HEADING),
+        ("## What Japan pledged", HEADING),
+        ("THE ISLANDS", HEADING),
+        ("Zelensky's surprise trip turns Kishida's Hiroshima summit into a show of resolve", HEADING),
+        ("By Aiko Lindqvist, Diplomatic Correspondent", META),
+        ("*Published March 24, 2023*", META),
+        ("August 2, 2024", META),
+        ("TOKYO, Jan. 27, 2023 (Eastern Newswire) -", META),
+        ("Energy Security Analysis · By Kenji Arakawa, Senior Fellow · Published July 15, 2024", META),
+        ("- USD 30 million for a NATO trust fund", BODY),  # a list item without a full stop is still a fact
+        ("| Sakhalin-2 | Mitsui | 12.5% |", BODY),
+        ("Yomiuri 4–6 Mar 2022 54% 29%", BODY),  # a table row a PDF flattened
+        ("Japan has taken in about 2,000 Ukrainians.", BODY),
+        ("Why did Japan act?", BODY),
+    ],
+)
+def test_line_kinds(line, kind):
+    assert line_kind(line) == kind
+
+
+def test_headings_become_metadata_not_answers():
+    text = ("# Aid to Ukraine\n\nBy A. Writer\n\n## The February package\n\n"
+            "Japan pledged $5.5 billion. It came on the first anniversary.\n\n## Evacuees\n\nAbout 2,000 came.\n")
+    passages = split_passages(text, "a.md", "Aid to Ukraine", date="2024-03-04")
+    body = [p for p in passages if len(p.skip) < len(p.sentences)]
+    assert [p.section for p in body] == ["The February package", "Evacuees"]
+    for p in passages:
+        for i, (s, e) in enumerate(p.sentences):
+            if text[s:e].startswith(("#", "By ")):
+                assert i in p.skip
+    assert all(p.date == "2024-03-04" for p in passages)
+
+
+def test_pdf_lines_are_reflowed_into_paragraphs_without_running_headers():
+    first = ("Japan's rules on exporting defence equipment changed twice because of the war in\n"
+             "Ukraine. In March 2022 the implementation guidelines were amended so that\n"
+             "gear could be given.\n"
+             "Key points\n"
+             "• Everything sent has been non-lethal: body armour, helmets and drones for the\n"
+             "army.\n")
+    later = "The ban on supplying lethal equipment to a country at war is still in place, and\nit matters.\n"
+    last = "Japan's contribution to air defence is indirect: it refills the stocks of the United\nStates.\n"
+    pages = [f"Brief No. 7 | Monitor\n{body}Page {n} of 3\n" for n, body in enumerate((first, later, last), 1)]
+    text = reflow_pdf_pages(pages)
+    assert "Brief No. 7" not in text and "Page" not in text
+    assert "because of the war in Ukraine. In March 2022 the implementation guidelines" in text
+    assert "\n\nKey points\n• Everything sent has been non-lethal: body armour, helmets and drones for the army." in text
+    assert "country at war is still in place, and it matters." in text
+
+
+def test_html_lists_tables_and_headings(tmp_path: Path):
+    f = tmp_path / "p.html"
+    f.write_text("<html><head><title>T</title></head><body><h1>Big headline</h1>"
+                 "<p class='byline'>By Someone</p><ul><li>robots</li><li>vaccines</li></ul>"
+                 "<table><tr><th>Project</th><th>Stake</th></tr><tr><td>Sakhalin-2</td><td>12.5%</td></tr></table>"
+                 "<p>Japan kept its stakes.</p></body></html>", encoding="utf-8")
+    (tmp_path / "p.html.meta.json").write_text('{"title": "Sidecar title", "date": "2024-07-15"}', encoding="utf-8")
+    doc = load_source(f, tmp_path)
+    lines = doc.text.splitlines()
+    assert "• robots" in lines and "Sakhalin-2 | 12.5%" in lines
+    assert doc.title == "Sidecar title" and doc.date == "2024-07-15"
+    heading_starts = {doc.text.index("Big headline"), doc.text.index("By Someone")}
+    assert heading_starts <= set(doc.heading_lines)
+
+
+def test_a_broken_sidecar_is_reported(tmp_path: Path):
+    from assistant.errors import DocumentError
+
+    f = tmp_path / "a.md"
+    f.write_text("Japan acted.\n", encoding="utf-8")
+    (tmp_path / "a.md.meta.json").write_text("{not json", encoding="utf-8")
+    with pytest.raises(DocumentError, match="meta.json"):
+        load_source(f, tmp_path)
+
+
+def test_key_terms_names_figures_months_ordinals():
+    got = [(k.text, k.kind) for k in key_terms("What did the G7 pledge in the second round of April 2023 to Ukraine?")]
+    assert got == [("G7", "name"), ("second", "ordinal"), ("April", "month"), ("2023", "year"), ("Ukraine", "name")]
+    # a possessive ends a name; a greeting or a word opening a sentence is not a name
+    got = [k.text for k in key_terms("Quick question: what is Japan's February package worth? Thanks")]
+    assert got == ["Japan", "February"]
+
+
+def test_key_terms_forgive_a_typo_and_use_aliases():
+    kishida = key_terms("Why did Kishda fly to Poland?")[0]
+    assert kishida.found_in({"kishida", "fli"}) == 1.0
+    pm = next(k for k in key_terms("What did the Japanese PM say?") if k.text == "Japanese PM")
+    assert pm.found_in({"japanes", "prime", "minist"}) == 1.0
+
+
+def test_pasted_markup_is_removed_from_questions():
+    assert clean_question("<p>How many <b>Ukrainians</b> has Japan taken in?</p>") == \
+        "How many Ukrainians has Japan taken in?"
+    assert clean_question("**When** did it start?") == "When did it start?"
+
+
+def test_numbers_match_with_or_without_thousands_separators():
+    assert words("about 2,000 people") == words("about 2000 people")
+
+
+@pytest.mark.parametrize(
+    ("question", "sentence", "span"),
+    [
+        ("How many SESU specialists will CMAC train?", "CMAC has scheduled a course for 14 SESU specialists from August 7 to 21.",
+         "14 SESU specialists"),
+        ("How long did Kishida and Zelensky meet?", "Kishida and Zelensky met for about 50 minutes.", "about 50 minutes"),
+        ("What interest rate did the loan carry?", "The loan of $1.5 billion carried 1.0% interest over thirty years.", "1.0%"),
+        ("How much money did Kishida pledge?", "Kishida announced a package worth $5.5 billion for Ukraine.", "$5.5 billion"),
+        ("When did he give the keynote?", "It came in Singapore on June 10, 2022.", "on June 10, 2022"),
+        ("Who addressed the leaders?", "Inside they heard from Keiko Ogura, an 85-year-old survivor.", "Keiko Ogura"),
+        ("How many diplomats did Japan expel?", "On April 8, Japan ordered eight Russian diplomats to leave.", "eight Russian diplomats"),
+        ("How many people came in 2022?", "Visitors were few in 2022.", ""),  # a year is not a count
+    ],
+)
+def test_asked_span(question, sentence, span):
+    assert asked_span(answer_type(question), question, sentence) == span
+
+
+def test_answer_types():
+    assert answer_type("How much money did Japan pledge?") == "money"
+    assert answer_type("What share of people approved?") == "number"
+    assert answer_type("On what date did the ban take effect?") == "date"
+    assert answer_type("Where were the machines headed?") == "name"
+    assert answer_type("Why did Japan act?") == "reason"
+
+
+def test_a_changed_year_month_or_ordinal_is_a_conflict():
+    assert conflicts(slots("in April 2023"), slots("On April 27, 2022, Moscow expelled eight Japanese diplomats."))
+    assert conflicts(slots("the fourth phase"), slots("The grant is the third phase of the programme."))
+    assert not conflicts(slots("in April 2022"), slots("Kyodo's 16–17 April survey found 73.7%."))  # no year stated
+    assert not conflicts(slots("in 2022"), slots("Japan acted quickly."))
+
+
+def test_tidy_drops_markup_and_linking_words_but_not_meaning():
+    assert tidy("- **12 May 2022** — The ban took effect.") == "12 May 2022 — The ban took effect."
+    assert tidy("In addition, Japan has taken in about 2,000 Ukrainians.") == \
+        "Japan has taken in about 2,000 Ukrainians."
+    assert tidy("For one, Japanese society came out in support.") == "Japanese society came out in support."
