@@ -148,7 +148,9 @@ class Assistant:
         passages = self.retriever.search(standalone, k=self.settings.top_k, query_vector=qvec)
         lex = self.retriever.lexical()
         vectors = {(p.id, i): vec for p in passages for i, vec in enumerate(p.sentence_matrix)}
-        sentences = score_sentences(question, standalone, qvec, passages, vectors, lex, self.tuning)
+        # a follow-up's own words say what is asked now; the earlier turns only say about what
+        own = self.embedder.embed_query_vector(question) if standalone != question else qvec
+        sentences = score_sentences(question, standalone, qvec, passages, vectors, lex, self.tuning, own_vector=own)
         missing = [k.text for k in key_terms(question) if k.kind in ("name", "number", "year") and not _in_corpus(k, lex)]
         return Retrieval(question, standalone, passages, sentences, missing)
 

@@ -73,7 +73,7 @@ ATTRIBUTED = re.compile(
 FEATURES = (
     "bias", "dense", "dense_window", "dense_passage", "lexical", "lexical_window", "lexical_context",
     "key", "key_window", "key_context", "type", "type_window", "type_x_lexical_window", "rank", "short",
-    "novelty", "attributed_reason", "conflict",
+    "novelty", "attributed_reason", "conflict", "dense_own",
 )
 # the gate's inputs for one question: how well its best candidate holds up
 GATE_FEATURES = ("bias", "top_logit", "dense_window", "dense_passage", "lexical", "lexical_window", "key_context",
@@ -222,6 +222,8 @@ def asked_span(kind: str, question: str, sentence: str) -> str:
             near = sentence[max(0, m.start() - 10) : m.end() + 10]
             if re.fullmatch(r"(?:1[89]|20)\d\d", span) or _NEXT_TO_MONTH.search(near):
                 continue  # a year or a day of the month is not a count
+            if not _DURATION_Q.search(question) and _TIME_UNIT.match(after) and not counted & set(terms(after[:20])):
+                continue  # "five days before" is a duration, not the count asked for
             if _PERCENT_Q.search(question) and not _PERCENT.search(span + after[:9]):
                 continue
             if _DURATION_Q.search(question):
@@ -300,6 +302,7 @@ def score_sentences(
     sentence_vectors: dict[tuple[str, int], np.ndarray],
     lex: Lexicon,
     tuning: Tuning = DEFAULT_TUNING,
+    own_vector: np.ndarray | None = None,
 ) -> list[ScoredSentence]:
     """Every body sentence of ``passages`` as a candidate answer, most probable first.
 
@@ -319,6 +322,8 @@ def score_sentences(
         for i in body:
             vec = vecs[i]
             dense = float(np.dot(vec, qvec)) if vec is not None else p.dense
+            # for a follow-up, how well the sentence meets the question as asked (the same as dense otherwise)
+            dense_own = float(np.dot(vec, own_vector)) if vec is not None and own_vector is not None else dense
             window = [j for j in (i - 1, i, i + 1) if j in vecs]
             w_stems = set().union(*(stems[j] for j in window))
             w_vecs = [vecs[j] for j in window if vecs[j] is not None]
@@ -336,7 +341,7 @@ def score_sentences(
                 key_coverage(q, stems[i]), key_coverage(q, w_stems), key_coverage(q, ctx_stems),
                 float(match), float(match_window), float(match) * lexical_window, 1.0 / (1 + rank),
                 float(len(stems[i]) < 4), novelty, float(q.kind == "reason" and bool(ATTRIBUTED.search(text))),
-                float(conflicts(q.asked, stated) or other_year),
+                float(conflicts(q.asked, stated) or other_year), dense_own,
             ])
             logit = float(f @ weights)
             out.append(ScoredSentence(p, p.sentences[i][0], p.sentences[i][1], text, logit, dense,

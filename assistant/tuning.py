@@ -26,16 +26,16 @@ class Tuning:
     # `python -m evals.calibrate` on the development splits of every corpus (never a holdout)
     # to put the sentence that answers first among the candidates.
     ranker: tuple[float, ...] = (
-        0.0, 1.172, 0.428, 0.28, 1.741, 1.179, 1.024, -0.297, 0.145, 0.366, 1.01, 0.465, 0.673, 1.212, -0.155,
-        -0.507, -0.003, -0.41,
+        0.0, 1.016, 0.384, 0.27, 1.612, 1.147, 1.011, -0.399, 0.124, 0.373, 0.982, 0.468, 0.656, 1.184, -0.133,
+        -0.426, -0.005, -0.405, 1.078,
     )
     # -- the refusal gate: a logistic model over scoring.GATE_FEATURES giving the probability that
     # the question is answerable from the best candidate, fitted the same way.
     gate: tuple[float, ...] = (
-        -8.959, 0.548, 3.143, 4.552, -1.614, -1.39, 6.407, -1.763, -6.17,
+        -6.492, 0.194, 2.792, 3.96, -0.245, -0.93, 4.79, -1.025, -4.482,
     )
     # Below this gate probability the sources are taken not to answer.
-    min_prob: float = 0.6
+    min_prob: float = 0.65
 
     # -- shaping the extractive answer
     # A second, separate piece of evidence joins the best one when its ranker logit is within this

@@ -46,8 +46,8 @@ ROOT = HERE.parent
 def dev_sets() -> list[tuple[str, Path, Path]]:
     """(name, knowledge folder, dev set) of every corpus: the shipped article, then evals/corpora/*."""
     sets = [("seed", ROOT / "knowledge", HERE / "dataset.jsonl")]
-    for dev in sorted(HERE.glob("corpora/*/dev.jsonl")):
-        sets.append((dev.parent.name, dev.parent / "knowledge", dev))
+    for dev in sorted(HERE.glob("corpora/*/dev*.jsonl")):  # dev.jsonl, dev2.jsonl …: never holdout.jsonl
+        sets.append((f"{dev.parent.name}/{dev.stem}", dev.parent / "knowledge", dev))
     return sets
 
 
@@ -243,8 +243,13 @@ def main(argv: list[str] | None = None) -> int:
                    gate=tuple(base.gate[: len(GATE_FEATURES)]) + (0.0,) * (len(GATE_FEATURES) - len(base.gate)))
     bots, sets = [], []
     embedder = None
+    by_folder: dict[Path, Assistant] = {}
     for name, knowledge, dev in dev_sets():
-        bot = Assistant(Settings(data_dir=args.data_dir / name, knowledge_dir=knowledge), embedder=embedder, tuning=base)
+        if knowledge not in by_folder:  # splits of one corpus share its store
+            store_dir = args.data_dir / name.split("/")[0]
+            by_folder[knowledge] = Assistant(Settings(data_dir=store_dir, knowledge_dir=knowledge), embedder=embedder,
+                                             tuning=base)
+        bot = by_folder[knowledge]
         embedder = bot.embedder
         bots.append(bot)
         sets.append((name, load_dataset(dev)))
