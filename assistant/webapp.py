@@ -198,7 +198,8 @@ class ChatUI:
         n = self.document_count()
         return (f'<p id="doc-count">Searching {n} document{"s" if n != 1 else ""}. '
                 '<button type="button" class="act" data-open-panel="Documents" id="show-documents">'
-                "Show the list</button></p>")
+                'Documents</button><button type="button" class="act phone-only" data-open-panel="Sources" '
+                'id="show-sources">Sources</button></p>')
 
     def documents_html(self) -> str:
         try:
@@ -504,7 +505,7 @@ class ChatUI:
                         live = gr.HTML("", elem_id="live", js_on_load=None)
                     with gr.Row(elem_id="composer"):
                         box = gr.Textbox(label="Your question", show_label=False, elem_id="question", scale=5,
-                                         placeholder="Ask about Japan’s response to the war…", lines=1, max_lines=4,
+                                         placeholder="Type your question…", lines=1, max_lines=4,
                                          autofocus=True)
                         send = gr.Button("Ask", variant="primary", elem_id="ask", scale=0)
                         stop = gr.Button("Stop", variant="stop", elem_id="stop", scale=0, visible=False)
@@ -512,9 +513,6 @@ class ChatUI:
                         gr.HTML(f'<p id="counter-text">0 / {self.question_limit:,} characters</p>',
                                 elem_id="counter", js_on_load=None, scale=0)
                         error = gr.HTML("", elem_id="ask-error-box", js_on_load=None, scale=1)
-                    gr.HTML('<div class="phone-bar"><button type="button" data-open-panel="Sources">Sources</button>'
-                            '<button type="button" data-open-panel="Documents">Documents</button></div>',
-                            elem_id="phone-bar", js_on_load=None)
                 with gr.Column(scale=2, elem_id="side"):
                     gr.HTML('<button type="button" id="back-to-answer">← Back to the answer</button>',
                             js_on_load=None, elem_id="back-box")
@@ -574,9 +572,16 @@ class ChatUI:
         return demo
 
     def head(self) -> str:
-        """The page script (static/chat.js) and the question limit it counts against."""
+        """The page-level style and the script (``static/``), and the question limit the counter counts to.
+
+        ``page.css`` goes in ``<head>``: Gradio scopes the app's ``css`` to its content
+        area (inside ``@media`` blocks it keeps only that copy), and these rules style
+        ``<body>``, the page frame and the phone drawer.
+        """
+        style = (STATIC / "page.css").read_text(encoding="utf-8")
         script = (STATIC / "chat.js").read_text(encoding="utf-8")
-        return f"<script>window.assistantQuestionLimit = {int(self.question_limit)};</script>\n<script>{script}</script>"
+        return (f"<style>{style}</style>\n<script>window.assistantQuestionLimit = {int(self.question_limit)};"
+                f"</script>\n<script>{script}</script>")
 
     def launch_kwargs(self) -> dict[str, Any]:
         """What Gradio 6 takes at launch rather than in Blocks(): theme, CSS, head script, limits."""

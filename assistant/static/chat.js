@@ -222,7 +222,23 @@
     }).observe(box, {childList: true, subtree: true, characterData: true});
   }
 
+  // the conversations sidebar: a clear name, and closed at first on a phone (it would cover the chat)
+  var sidebarChecked = false;
+  function syncSidebar() {
+    var bar = byId("conversations");
+    var toggle = bar && bar.querySelector(".toggle-button");
+    if (!toggle) return;
+    var open = bar.classList.contains("open");
+    toggle.setAttribute("aria-label", open ? "Hide conversations" : "Show conversations");
+    toggle.setAttribute("aria-expanded", open ? "true" : "false");
+    if (!sidebarChecked) {
+      sidebarChecked = true;
+      if (open && phone()) toggle.click();
+    }
+  }
+
   function setUp() {
+    syncSidebar();
     syncThemeButton();
     syncCounter();
     watchChat();
@@ -230,5 +246,8 @@
     if (input && !input.getAttribute("accept")) input.setAttribute("accept", ".md,.txt,.html,.pdf");
   }
   document.addEventListener("input", syncCounter, true);
+  document.addEventListener("click", function (ev) {
+    if (ev.target && ev.target.closest && ev.target.closest("#conversations .toggle-button")) setTimeout(syncSidebar, 50);
+  });
   setInterval(setUp, 300); // Gradio renders (and re-renders) components after this script runs
 })();
