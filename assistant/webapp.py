@@ -111,6 +111,8 @@ def theme() -> gr.themes.Base:
         input_placeholder_color="#6b7280", input_placeholder_color_dark="#9ca3af",
         input_border_color="#6b7280", input_border_color_dark="#9ca3af",
         checkbox_border_color="#6b7280", checkbox_border_color_dark="#9ca3af",
+        checkbox_background_color_selected="#1d4ed8", checkbox_background_color_selected_dark="#60a5fa",
+        checkbox_border_color_selected="#1d4ed8", checkbox_border_color_selected_dark="#60a5fa",
         button_primary_background_fill="#1d4ed8", button_primary_background_fill_dark="#2563eb",
         button_primary_background_fill_hover="#1e40af", button_primary_background_fill_hover_dark="#1d4ed8",
         button_primary_text_color="#ffffff", button_primary_text_color_dark="#ffffff",
@@ -118,6 +120,9 @@ def theme() -> gr.themes.Base:
         button_cancel_background_fill="#b91c1c", button_cancel_background_fill_dark="#b91c1c",
         button_cancel_text_color="#ffffff", button_cancel_text_color_dark="#ffffff",
         link_text_color="#1d4ed8", link_text_color_dark="#93c5fd",
+        color_accent="#1d4ed8",  # selected tab, radio, focus (dark: page.css)
+        button_border_width="1px", button_secondary_background_fill="#ffffff",
+        button_secondary_background_fill_dark="#1f2937",
     )
 
 

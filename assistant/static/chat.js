@@ -202,8 +202,7 @@
     if (!box || !out) return;
     var n = box.value.length;
     var text = n.toLocaleString("en-US") + " / " + LIMIT.toLocaleString("en-US");
-    if (n > LIMIT) text += " characters: too long, shorten the question";
-    else text += " characters";
+    text += n > LIMIT ? " characters (too long)" : " characters";
     if (out.textContent !== text) out.textContent = text;
     out.classList.toggle("over", n > LIMIT);
   }
