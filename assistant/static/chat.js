@@ -51,12 +51,13 @@
       }
     }
   }
-  function openDrawer(label) {
+  function openDrawer(label, focusBack) {
     selectTab(label);
     if (phone()) {
       document.body.classList.add("drawer-open");
       var back = byId("back-to-answer");
-      if (back) setTimeout(function () { back.focus(); }, 50);
+      // keyboard users land on the way back; a card opened from [n] takes the focus instead
+      if (back && focusBack) setTimeout(function () { back.focus({preventScroll: true}); }, 50);
     }
   }
   var lastLink = null; // the [n] the reader came from: "Back to answer" returns there
@@ -160,7 +161,7 @@
     if (b.id === "theme-toggle") { setTheme(isDark() ? "light" : "dark"); return; }
     if (b.id === "back-to-answer") { closeDrawer(); return; }
     var panel = b.getAttribute("data-open-panel");
-    if (panel) { openDrawer(panel); return; }
+    if (panel) { openDrawer(panel, true); return; }
     var action = b.getAttribute("data-action");
     if (action === "copy") copy(b.getAttribute("data-copy") || "", b);
     else if (action === "remove-ask" || action === "remove-cancel") {
