@@ -1,4 +1,4 @@
-"""The ``assistant`` command: ingest, ask, chat, serve, eval, bench.
+"""The ``assistant`` command: ingest, ask, chat, serve, eval, bench, feedback.
 
 Errors from the assistant are printed as one friendly line on stderr and mapped
 to exit codes: 2 bad question, 3 store unavailable, 4 unreadable document,
@@ -99,6 +99,25 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return serve(settings_from_args(args), share=args.share)
 
 
+def cmd_feedback_export(args: argparse.Namespace) -> int:
+    from .conversations import ConversationStore, export_feedback
+
+    settings = settings_from_args(args)
+    db = settings.data_dir / "conversations.sqlite"
+    if not db.exists():
+        raise AssistantError(f"No feedback yet: {db} does not exist.", "Rate answers in the web chat first.")
+    out = args.out or settings.data_dir / "feedback.jsonl"
+    written, review = export_feedback(ConversationStore(db), out)
+    if not written:
+        raise AssistantError("No feedback yet: nobody has rated an answer.", "Rate answers in the web chat first.")
+    print(f"Wrote {written} feedback case{'s' if written != 1 else ''} to {out}.")
+    if review:
+        print(f"{review} thumbs-down case{'s' if review != 1 else ''} marked needs_review: replace the placeholder "
+              'in "answers" with the expected answer, or set "unanswerable": true.')
+    print(f"Score them with: assistant eval --dataset {out}")
+    return 0
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     # the evals package imports the assistant, never the other way round: dispatched lazily
     from evals.run import run_eval
@@ -168,6 +187,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--check", action="store_true", help="exit 1 when a metric misses evals/thresholds.json")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("feedback", parents=[common], help="what web chat users rated")
+    fsub = p.add_subparsers(dest="feedback_command", required=True)
+    f = fsub.add_parser("export", parents=[common], help="write every rating as a JSONL eval set")
+    f.add_argument("--out", type=Path, default=None, help="JSONL file (default: DATA_DIR/feedback.jsonl)")
+    f.set_defaults(func=cmd_feedback_export)
 
     p = sub.add_parser("bench", parents=[common], help="speed and memory benchmarks")
     p.add_argument("--sizes", default=None, help="generated corpus sizes in passages (default 1000,10000)")
