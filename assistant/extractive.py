@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from . import followup
 from .scoring import ANAPHORIC_START, FEATURES, answer_type, asked_span, gate_features, sigmoid, type_match
@@ -28,6 +28,13 @@ from .text import stream_words, terms, words
 from .tuning import DEFAULT_TUNING, Tuning
 from .types import Answer, Citation, Retrieval, ScoredSentence
 
+# a question whose answer is several items: the list around the best sentence is shown, as far as it fits
+LIST_QUESTION = re.compile(
+    r"\bwhat (kinds?|types?|sorts?|forms?) of\b|\bwhich (measures|steps|items|goods|products|sectors|areas|fields|"
+    r"categories|countries|companies|banks|organi[sz]ations)\b|\blist\b|\bwhat (measures|steps|goods|items|"
+    r"equipment|sanctions|support|help|aid|assistance|categories|conditions|commitments)\b|\bwhat else\b",
+    re.I,
+)
 WHICH_DOCUMENT = re.compile(
     r"\b(which|what) (document|article|report|source|brief|briefing|story|piece|paper|text|file|analysis|explainer|"
     r"release|feature|wire|publication|outlet)s?\b|\bin which (document|article|report|source)\b|"
@@ -82,6 +89,10 @@ def tidy(quote: str) -> str:
     return text[:1].upper() + text[1:] if text else text
 
 
+def _conflicts(s: ScoredSentence) -> bool:
+    return s.features is not None and s.features[FEATURES.index("conflict")] > 0
+
+
 def _names_all(s: ScoredSentence) -> bool:
     """Does the sentence's window hold every name and figure of the question (``key_window`` feature)?"""
     return s.features is not None and s.features[FEATURES.index("key_window")] >= 1.0
@@ -111,6 +122,15 @@ class ExtractiveAnswerer:
     def answer(self, r: Retrieval, history: list[dict] | None = None) -> Answer:
         if not self.answerable(r):
             return Answer.refusal(r.question, r.missing_terms)
+        if _conflicts(r.sentences[0]):
+            # the best evidence states another year, month or ordinal than the question: another event.
+            # A close candidate without that conflict may still answer; otherwise refuse.
+            best = r.sentences[0]
+            alt = next((s for s in r.sentences[1:] if not _conflicts(s)
+                        and s.logit >= best.logit - self.tuning.second_margin), None)
+            if alt is None:
+                return Answer.refusal(r.question)
+            r = replace(r, sentences=[alt, *(s for s in r.sentences if s is not alt)])
         kind = answer_type(r.question)
         pieces = self.select(r)
         if kind in ("number", "money", "date") and not any(asked_span(kind, r.standalone, e.text) for e in pieces):
@@ -163,6 +183,13 @@ class ExtractiveAnswerer:
                     chosen.append(item)
                     budget -= len(words(item.text))
                     j += 1
+        if LIST_QUESTION.search(r.question):
+            # the items of a list sit in the lines after the best one (bullets, a run of short sentences)
+            j = chosen[-1].index + 1
+            while (item := by_pos.get((best.passage.id, j))) is not None and len(words(item.text)) <= budget:
+                chosen.append(item)
+                budget -= len(words(item.text))
+                j += 1
         return Evidence(chosen)
 
     def select(self, r: Retrieval) -> list[Evidence]:

@@ -208,7 +208,7 @@ def asked_span(kind: str, question: str, sentence: str) -> str:
     q_terms = set(terms(question))
     q_low = question.lower()
     noun = _HOW_MANY_NOUN.search(question)
-    counted = set(terms(noun.group(1))) if noun else set()
+    counted = set(terms(noun.group(1).split()[-1])) if noun else set()  # the head noun: "Ukrainian students" → students
     toks = [(m.start(), set(terms(m.group()))) for m in re.finditer(r"\S+", sentence)]
     anchors = [pos for pos, ts in toks if ts & q_terms]
     best, best_cost = "", float("inf")

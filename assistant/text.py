@@ -42,10 +42,21 @@ def _stemmer():
 _THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")
 
 
+# a name with a number in it ("Sakhalin-2", "PAC-3", "G7"): one more token for the whole, so that
+# "Sakhalin-1" and "Sakhalin-2" are different things and not "sakhalin" plus any "1" nearby
+_COMPOUND = re.compile(r"\b([a-z]{2,}-\d{1,3}|\d{1,3}-[a-z]{2,})\b")
+
+
 def words(text: str) -> list[str]:
-    """Lower-cased word tokens, possessive 's removed, thousands separators dropped ("2,000" → "2000")."""
+    """Lower-cased word tokens, possessive 's removed, thousands separators dropped ("2,000" → "2000").
+
+    A hyphenated letters-and-digits name also yields its joined form: "Sakhalin-2" → sakhalin, 2, sakhalin2.
+    """
     text = _THOUSANDS.sub("", text.translate(_QUOTES).lower().replace("'s ", " "))
-    return _WORD.findall(text)
+    out = _WORD.findall(text)
+    if "-" in text:
+        out += [m.replace("-", "") for m in _COMPOUND.findall(text)]
+    return out
 
 
 def stem_all(tokens: list[str]) -> list[str]:

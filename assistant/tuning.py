@@ -26,16 +26,16 @@ class Tuning:
     # `python -m evals.calibrate` on the development splits of every corpus (never a holdout)
     # to put the sentence that answers first among the candidates.
     ranker: tuple[float, ...] = (
-        0.0, 1.016, 0.384, 0.27, 1.612, 1.147, 1.011, -0.399, 0.124, 0.373, 0.982, 0.468, 0.656, 1.184, -0.133,
-        -0.426, -0.005, -0.405, 1.078,
+        0.0, 1.262, 0.379, 0.249, 1.829, 1.38, 1.274, -0.548, -0.135, 0.567, 1.083, 0.451, 0.788, 1.109, -0.232,
+        -0.517, 0.053, -0.331, 1.341,
     )
     # -- the refusal gate: a logistic model over scoring.GATE_FEATURES giving the probability that
     # the question is answerable from the best candidate, fitted the same way.
     gate: tuple[float, ...] = (
-        -6.492, 0.194, 2.792, 3.96, -0.245, -0.93, 4.79, -1.025, -4.482,
+        -5.412, 0.741, -0.217, 3.726, -2.425, -2.83, 4.823, -2.044, -3.097,
     )
     # Below this gate probability the sources are taken not to answer.
-    min_prob: float = 0.65
+    min_prob: float = 0.45
 
     # -- shaping the extractive answer
     # A second, separate piece of evidence joins the best one when its ranker logit is within this
@@ -43,7 +43,7 @@ class Tuning:
     second_margin: float = 1.0
     # The sentence after the best one joins it (continuing a "why" answer, or a sentence that refers
     # back to it) when its logit is within this margin of the best's.
-    next_margin: float = 2.0
+    next_margin: float = 4.0
     # An answer longer than this is not read at a glance (the eval counts replies up to 80 words).
     max_answer_words: int = 70
 

@@ -188,10 +188,10 @@ def render(rows: list[dict[str, Any]], summary: dict[str, Any]) -> str:
     n_fail = sum(1 for r in rows if not r["scores"].get("correct"))
     defs = "".join(f"<dt>{e(k)}</dt><dd>{e(v)}</dd>" for k, v in metrics.DEFINITIONS)
     return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Eval report — {e(str(meta.get('dataset', '')))}</title>
+<html lang="en"><head><meta charset="utf-8"><title>Eval report — {e(str(meta.get('corpus', '')))} {e(str(meta.get('dataset', '')))}</title>
 <style>{CSS}</style></head><body>
 <h1>Answer-accuracy eval report</h1>
-<div class="meta">dataset <b>{e(str(meta.get('dataset', '')))}</b> · {summary['total']} cases
+<div class="meta">corpus <b>{e(str(meta.get('corpus', 'unnamed')))}</b> · dataset <b>{e(str(meta.get('dataset', '')))}</b> · {summary['total']} cases
 ({summary['answerable']} answerable, {summary['unanswerable']} unanswerable) · answerer {e(str(meta.get('answerer', '')))}
 · run {e(str(meta.get('run_at', '')))} in {e(str(meta.get('seconds', '')))} s</div>
 <div class="cards">{''.join(f'<div class="card"><b>{e(v)}</b><span>{e(k)}</span></div>' for k, v in cards)}</div>

@@ -164,7 +164,7 @@ def write_outputs(rows: list[dict[str, Any]], summary: dict[str, Any], out: Path
 
 
 def evaluate(bot: Any, dataset: Path, *, progress: bool = True, limit: int | None = None,
-             llm: str | None = None) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+             llm: str | None = None, corpus: str | None = None) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Run ``dataset`` through ``bot``; returns the per-case rows and the summary (with ``meta``)."""
     cases = load_dataset(dataset)
     if limit:
@@ -173,7 +173,9 @@ def evaluate(bot: Any, dataset: Path, *, progress: bool = True, limit: int | Non
     rows = EvalRunner(bot, progress=progress).run(cases)
     summary = metrics.summarize_by_category(rows)
     modes = sorted({r["mode"] for r in rows if r.get("mode")})
+    settings = getattr(bot, "settings", None)
     summary["meta"] = {
+        "corpus": corpus or (corpus_name(settings.knowledge_dir) if settings is not None else None),
         "dataset": str(dataset),
         "cases": len(cases),
         "answerer": ", ".join(modes) or "none",
@@ -206,8 +208,8 @@ def run_eval(settings: Settings, *, dataset: Path | None = None, out: Path | Non
     out = Path(out) if out else DEFAULT_OUT
     load_dataset(dataset)  # fail on a bad file before loading the model
     bot = Assistant(settings)
-    rows, summary = evaluate(bot, dataset, progress=progress, limit=limit, llm=settings.llm)
-    summary["meta"]["corpus"] = corpus_name(settings.knowledge_dir)
+    rows, summary = evaluate(bot, dataset, progress=progress, limit=limit, llm=settings.llm,
+                             corpus=corpus_name(settings.knowledge_dir))
     paths = write_outputs(rows, summary, out)
     print(format_table(summary))
     print(f"\n{summary['total']} cases from {dataset} on the {summary['meta']['corpus']} corpus in "

@@ -219,7 +219,10 @@ def split_passages(
             line_break = _line_break_between(text, current[-1][1], s)
             # a heading after body text opens a new passage: it belongs to what follows it
             heading_starts = kind != BODY and current[-1][2] == BODY and line_break
-            if para_break or new_len > max_chars or (line_break and cur_len >= min_chars) or heading_starts:
+            # a sentence ending in a colon introduces what follows: keep them together
+            lead_in = text[current[-1][1] - 1] == ":" and kind == BODY
+            if (para_break and not lead_in) or new_len > max_chars or (line_break and cur_len >= min_chars
+                                                                          and not lead_in) or heading_starts:
                 groups.append(current)
                 current = []
         current.append((s, e, kind))

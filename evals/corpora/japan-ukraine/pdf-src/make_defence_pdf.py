@@ -1,8 +1,14 @@
-import re, sys
+"""Builds ../knowledge/defence-equipment-rules.pdf from defence-equipment-rules.md (needs fpdf2 in a scratch venv)."""
+
+import datetime
+import re
+from pathlib import Path
+
 from fpdf import FPDF
 
-SRC = "/work/main/evals/corpora/japan-ukraine/pdf-src/defence-equipment-rules.md"
-OUT = "/work/main/evals/corpora/japan-ukraine/knowledge/defence-equipment-rules.pdf"
+HERE = Path(__file__).resolve().parent
+SRC = str(HERE / "defence-equipment-rules.md")
+OUT = str(HERE.parent / "knowledge" / "defence-equipment-rules.pdf")
 FD = "/usr/share/fonts/truetype/dejavu/"
 
 class Brief(FPDF):
@@ -25,8 +31,7 @@ pdf = Brief(format="A4")
 pdf.set_title("Between Principle and Practice: Japan's Defence-Equipment Transfer Rules and the War in Ukraine")
 pdf.set_author("Naoko Fujisawa")
 pdf.set_subject("Security Policy Brief No. 24, 15 January 2024")
-import datetime
-pdf.set_creation_date(datetime.datetime(2024, 1, 15, 9, 0, tzinfo=datetime.timezone.utc))
+pdf.set_creation_date(datetime.datetime(2024, 1, 15, 9, 0, tzinfo=datetime.UTC))
 pdf.add_font("DejaVu", "", FD + "DejaVuSans.ttf")
 pdf.add_font("DejaVu", "B", FD + "DejaVuSans-Bold.ttf")
 pdf.add_font("DejaVu", "I", FD + "DejaVuSans-Oblique.ttf")
