@@ -151,7 +151,7 @@ class Assistant:
         # a follow-up's own words say what is asked now; the earlier turns only say about what
         own = self.embedder.embed_query_vector(question) if standalone != question else qvec
         sentences = score_sentences(question, standalone, qvec, passages, vectors, lex, self.tuning, own_vector=own)
-        missing = [k.text for k in key_terms(question) if k.kind in ("name", "number", "year") and not _in_corpus(k, lex)]
+        missing = [k.text for k in key_terms(question, lex.proper) if k.kind in ("name", "number", "year") and not _in_corpus(k, lex)]
         return Retrieval(question, standalone, passages, sentences, missing)
 
     def ask(self, question: str, history: list[dict] | None = None) -> Answer:

@@ -113,7 +113,11 @@ class ExtractiveAnswerer:
         """The gate's probability that the sources answer the question (0 when a name or figure is unknown)."""
         if r.missing_terms or not r.sentences or not r.passages:
             return 0.0
-        return sigmoid(float(gate_features(r.question, r.sentences) @ self.tuning.gate))
+        t = self.tuning
+        top = r.sentences[0]
+        if max(s.dense for s in r.sentences) < t.min_dense or top.features[FEATURES.index("lexical_window")] < t.min_lexical:
+            return 0.0
+        return sigmoid(float(gate_features(r.question, r.sentences) @ t.gate))
 
     def answerable(self, r: Retrieval) -> bool:
         """Does retrieval hold a candidate likely enough to answer? (The LLM answerer's gate too.)"""
@@ -133,7 +137,7 @@ class ExtractiveAnswerer:
             r = replace(r, sentences=[alt, *(s for s in r.sentences if s is not alt)])
         kind = answer_type(r.question)
         pieces = self.select(r)
-        if kind in ("number", "money", "date") and not any(asked_span(kind, r.standalone, e.text) for e in pieces):
+        if kind in ("number", "money", "date") and not any(type_match(kind, e.text) for e in pieces):
             # "how many"/"how much money"/"when"/"what share" cannot be answered without a figure
             # (a percentage, a duration…) or a date the question does not already state
             return Answer.refusal(r.question)

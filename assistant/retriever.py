@@ -16,6 +16,7 @@ import difflib
 import hashlib
 import json
 import math
+import re
 import shutil
 import threading
 import time
@@ -35,9 +36,30 @@ from pydantic import ConfigDict, PrivateAttr
 from .files import replace_dir, temp_path
 from .settings import Settings
 from .store import SENTENCE_VECTORS, read_record, unpack_vectors, wrap_store_error
-from .text import terms
+from .text import STOPWORDS, terms
 from .tuning import DEFAULT_TUNING, Tuning
 from .types import ScoredPassage
+
+# a word not opening a sentence (its case then says whether it is a name)
+_MID_SENTENCE_WORD = re.compile(r"(?<=[a-z0-9,;)] )[A-Za-z][A-Za-z'-]{2,}")
+
+
+def _proper_stems(cases: Counter) -> set[str]:
+    """Stems of words the corpus writes with a capital inside sentences at least four times in five.
+
+    A user who types "sakhalin mitsui stake" in lower case still names things; this is how
+    the question's words are recognised as names without a dictionary.
+    """
+    seen: dict[str, list[int]] = {}
+    for form, n in cases.items():
+        low = form.lower()
+        counts = seen.setdefault(low, [0, 0])
+        counts[0 if form[0].isupper() else 1] += n
+    out = set()
+    for low, (upper, lower) in seen.items():
+        if upper >= 2 and upper >= 4 * lower:
+            out.update(terms(low))
+    return out - STOPWORDS
 
 
 @dataclass
@@ -49,6 +71,7 @@ class LexicalIndex:
     df: Counter = field(default_factory=Counter)
     n_docs: int = 0
     vocab: set[str] = field(default_factory=set)
+    proper: set[str] = field(default_factory=set)  # stems the corpus writes as names ("mitsui", "sakhalin")
     _by_prefix: dict[str, list[str]] | None = field(default=None, repr=False)
 
     @classmethod
@@ -64,12 +87,14 @@ class LexicalIndex:
         vocab: dict[str, int] = {}
         docs: list[array] = []
         df: Counter = Counter()
+        cases: Counter = Counter()  # word form -> occurrences, to tell names from common words
         for rid, text in records:
             toks = terms(text)
             df.update(set(toks))
             docs.append(array("I", [vocab.setdefault(t, len(vocab)) for t in toks]))
             ids.append(rid)
-        index = cls(ids=ids, df=df, n_docs=len(ids), vocab=set(df))
+            cases.update(_MID_SENTENCE_WORD.findall(text))
+        index = cls(ids=ids, df=df, n_docs=len(ids), vocab=set(df), proper=_proper_stems(cases))
         if ids and vocab:
             model = bm25s.BM25()
             model.index((docs, vocab), show_progress=False)
@@ -83,7 +108,8 @@ class LexicalIndex:
         tmp.mkdir(parents=True)
         if self.bm25 is not None:
             self.bm25.save(str(tmp / "bm25"), show_progress=False)
-        (tmp / "index.json").write_text(json.dumps({"ids": self.ids, "df": self.df}), encoding="utf-8")
+        data = {"ids": self.ids, "df": self.df, "proper": sorted(self.proper)}
+        (tmp / "index.json").write_text(json.dumps(data), encoding="utf-8")
         replace_dir(tmp, folder)  # False: another process saved the same index first
 
     @classmethod
@@ -92,7 +118,9 @@ class LexicalIndex:
 
         data = json.loads((folder / "index.json").read_text(encoding="utf-8"))
         df = Counter(data["df"])
-        index = cls(ids=data["ids"], df=df, n_docs=len(data["ids"]), vocab=set(df))
+        if "proper" not in data:
+            raise ValueError("saved by an older version")  # rebuilt by the caller
+        index = cls(ids=data["ids"], df=df, n_docs=len(data["ids"]), vocab=set(df), proper=set(data["proper"]))
         if (folder / "bm25").exists():
             index.bm25 = bm25s.BM25.load(str(folder / "bm25"), show_progress=False)
         return index

@@ -118,6 +118,8 @@ def conflicts(asked: tuple[set[str], set[str], set[str]], stated: tuple[set[str]
 class Lexicon(Protocol):
     """What scoring needs from the BM25 index: inverse document frequencies."""
 
+    proper: set[str]  # stems the corpus writes as names
+
     def idf(self, term: str) -> float: ...
 
 
@@ -267,7 +269,8 @@ def make_query(question: str, query: str, lex: Lexicon) -> Query:
     for t in alias_terms(q_terms):
         weights.setdefault(t, 0.5 * lex.idf(t))
     total = sum(w for t, w in weights.items() if t in q_terms) or 1.0
-    keys = key_terms(question) + [k for k in key_terms(query) if k not in key_terms(question)]
+    own = key_terms(question, lex.proper)
+    keys = own + [k for k in key_terms(query, lex.proper) if k not in own]
     years, months, ordinals = slots(question)
     ordinals.discard("first")  # "when did Japan first…" is an adverb, not a slot
     return Query(answer_type(question), weights, total, [k for k in keys if k.kind in ("name", "number", "ordinal")],

@@ -144,13 +144,14 @@ def clean_question(question: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
-def key_terms(question: str) -> list[KeyTerm]:
+def key_terms(question: str, proper: set[str] | frozenset[str] = frozenset()) -> list[KeyTerm]:
     """The terms a correct answer's evidence must contain: names, figures, months and ordinals.
 
     Capitalised words (not opening a sentence), acronyms and digits mark the specific
     thing asked about ("South Korea", "2019"); so do month names ("in April") and
     ordinals ("the second package"). Adjacent capitalised words form one phrase; a
-    possessive ends it ("Japan's February" is two terms).
+    possessive ends it ("Japan's February" is two terms). ``proper`` holds stems the
+    corpus writes as names, so a question typed in lower case still names them.
     """
     toks = list(re.finditer(r"[A-Za-z0-9][A-Za-z0-9'’.-]*[A-Za-z0-9]%?|\d%?|[.!?:;]", question))
     out: list[KeyTerm] = []
@@ -185,7 +186,10 @@ def key_terms(question: str) -> list[KeyTerm]:
             flush()
             kind = "year" if re.fullmatch(r"(1[89]|20)\d\d", tok) else "number"
             out.append(KeyTerm(tok, tuple(terms(tok)), kind))
-        elif tok[:1].isupper() and low not in STOPWORDS and (not sentence_start or (tok.isupper() and len(tok) > 1)):
+        elif low not in STOPWORDS and (
+            (tok[:1].isupper() and (not sentence_start or (tok.isupper() and len(tok) > 1)))
+            or (proper and tok.islower() and all(t in proper for t in terms(tok)) and terms(tok))
+        ):
             if phrase and question[last_end:m.start()].strip() != "":
                 flush()
             phrase.append(tok)
