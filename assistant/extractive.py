@@ -23,7 +23,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
 from . import followup
-from .scoring import ANAPHORIC_START, FEATURES, answer_type, asked_span, gate_features, sigmoid, type_match
+from .scoring import (
+    ANAPHORIC_START,
+    FEATURES,
+    answer_type,
+    asked_span,
+    figure_match,
+    gate_features,
+    sigmoid,
+    type_match,
+)
 from .text import stream_words, terms, words
 from .tuning import DEFAULT_TUNING, Tuning
 from .types import Answer, Citation, Retrieval, ScoredSentence
@@ -137,7 +146,7 @@ class ExtractiveAnswerer:
             r = replace(r, sentences=[alt, *(s for s in r.sentences if s is not alt)])
         kind = answer_type(r.question)
         pieces = self.select(r)
-        if kind in ("number", "money", "date") and not any(type_match(kind, e.text) for e in pieces):
+        if kind in ("number", "money", "date") and not any(figure_match(kind, r.standalone, e.text) for e in pieces):
             # "how many"/"how much money"/"when"/"what share" cannot be answered without a figure
             # (a percentage, a duration…) or a date the question does not already state
             return Answer.refusal(r.question)

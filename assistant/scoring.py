@@ -73,11 +73,11 @@ ATTRIBUTED = re.compile(
 FEATURES = (
     "bias", "dense", "dense_window", "dense_passage", "lexical", "lexical_window", "lexical_context",
     "key", "key_window", "key_context", "type", "type_window", "type_x_lexical_window", "rank", "short",
-    "novelty", "attributed_reason", "conflict", "dense_own",
+    "novelty", "attributed_reason", "conflict", "dense_own", "topic_window",
 )
 # the gate's inputs for one question: how well its best candidate holds up
 GATE_FEATURES = ("bias", "top_logit", "dense_window", "dense_passage", "lexical", "lexical_window", "key_context",
-                 "type_window", "conflict")
+                 "type_window", "conflict", "topic_window")
 
 _YEAR = re.compile(r"\b(1[89]\d\d|20\d\d)\b")
 _MONTH_NAMES = ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
@@ -128,8 +128,9 @@ def answer_type(question: str) -> str:
     q = question.lower()
     if re.search(r"\bhow much\b|\bwhat amount\b", q) and _MONEY_QUESTION.search(q):
         return "money"
-    if re.search(r"\bhow (many|much|long|old|large|big|far)\b|\b(what|which) ([\w-]+ )?(percentage|percent|share|proportion|"
-                 r"number|amount|portion|fraction|rate|price|figure|total|value|size)\b|\bwhat per ?cent\b", q):
+    if re.search(r"\bhow (many|much|long|old|large|big|far)\b|\b(what|which)(?: is| was| are| were)?(?: the| [\w'’-]+){0,3}"
+                 r" (percentage|percent|share|proportion|number|amount|portion|fraction|rate|price|figure|total|value|size)"
+                 r"\b|\bwhat per ?cent\b", q):
         return "number"
     if re.search(r"\bwhen\b|\bwhat (year|date|day|month)\b|\bsince when\b|\bon which (date|day)\b|\bwhich (year|month|date|day)\b"
                  r"|\buntil what\b|\bby what date\b", q):
@@ -142,6 +143,24 @@ def answer_type(question: str) -> str:
                  r"region|regions|island|islands|place)\b|\bname the\b|\bwhere\b", q):
         return "name"
     return "other"
+
+
+def asks_percent(question: str) -> bool:
+    """"What share / rate / percentage …": only a percentage answers it."""
+    return bool(_PERCENT_Q.search(question))
+
+
+def figure_match(kind: str, question: str, text: str) -> bool:
+    """Does ``text`` hold a figure or date of the kind the question needs at all? (Looser than ``asked_span``.)
+
+    A "what share" question needs a percentage, a "how many" question a count that is
+    not a percentage, a "how much money" question an amount of money, a "when" question a date.
+    """
+    if kind == "number":
+        if asks_percent(question):
+            return bool(PERCENT.search(text))
+        return any(not PERCENT.search(text[m.start() : m.end() + 9]) for m in QUANTITY.finditer(text))
+    return type_match(kind, text)
 
 
 def type_match(kind: str, sentence: str) -> bool:
@@ -191,7 +210,7 @@ _NEXT_TO_MONTH = re.compile(
 _PERCENT_Q = re.compile(r"\b(percentage|percent|per ?cent|share|proportion|rate|fraction)\b|%", re.I)
 _DURATION_Q = re.compile(r"\bhow long\b|\bfor how many (years|months|weeks|days|hours|minutes)\b", re.I)
 _AGE_Q = re.compile(r"\bhow old\b|\bwhat age\b|\baged?\b", re.I)
-_PERCENT = re.compile(r"%|\bper ?cent\b|\bpercent\b", re.I)
+PERCENT = re.compile(r"%|\bper ?cent\b|\bpercent\b", re.I)
 _TIME_UNIT = re.compile(r"^\s*(years?|months?|weeks?|days?|hours?|minutes?|decades?)\b", re.I)
 _HOW_MANY_NOUN = re.compile(r"\bhow many ((?:[\w-]+\s+){0,2}?[\w-]+)", re.I)
 _FOLLOWING_WORDS = re.compile(r"^(?:\s+(?![Tt]o\b|[Oo]f\b|[Ii]n\b|[Oo]n\b|[Aa]nd\b|[Ff]or\b|[Ff]rom\b)[\w'’-]+){1,2}")
@@ -226,15 +245,18 @@ def asked_span(kind: str, question: str, sentence: str) -> str:
                 continue  # a year or a day of the month is not a count
             if not _DURATION_Q.search(question) and _TIME_UNIT.match(after) and not counted & set(terms(after[:20])):
                 continue  # "five days before" is a duration, not the count asked for
-            if _PERCENT_Q.search(question) and not _PERCENT.search(span + after[:9]):
-                continue
+            percent = bool(PERCENT.search(span + after[:9]))
+            if bool(_PERCENT_Q.search(question)) != percent:
+                continue  # "what share" wants a percentage; "how many people" does not
+            if span.lower() == "one" and not counted & set(terms(after[:20])):
+                continue  # "for one", "one of": rarely a count
             if _DURATION_Q.search(question):
                 if not _TIME_UNIT.match(after):
                     continue
                 span += _TIME_UNIT.match(after).group()
             elif _AGE_Q.search(question) and not re.match(r"^[\s-]*(years?|-year-old|year-old)", after, re.I):
                 continue
-            elif not _PERCENT.search(span):
+            elif not PERCENT.search(span):
                 following = _FOLLOWING_WORDS.match(after)
                 if following and counted & set(terms(following.group())):
                     cost -= 1000  # the number names what the question counts
@@ -258,6 +280,7 @@ class Query:
     total: float  # weight of the question's own stems
     keys: list[KeyTerm]  # names and figures of the question
     stems: frozenset[str]  # the standalone question's content stems
+    topic: dict[str, float]  # idf weights of the question's own words that are not names or figures
     asked: tuple[set[str], set[str], set[str]]  # the question's years, months and ordinals (see ``slots``)
 
 
@@ -273,8 +296,10 @@ def make_query(question: str, query: str, lex: Lexicon) -> Query:
     keys = own + [k for k in key_terms(query, lex.proper) if k not in own]
     years, months, ordinals = slots(question)
     ordinals.discard("first")  # "when did Japan first…" is an adverb, not a slot
+    named = {t for k in own for t in k.stems}
+    topic = {t: w for t, w in weights.items() if t in own_terms and t not in named}
     return Query(answer_type(question), weights, total, [k for k in keys if k.kind in ("name", "number", "ordinal")],
-                 frozenset(q_terms), (years, months, ordinals))
+                 frozenset(q_terms), topic, (years, months, ordinals))
 
 
 def coverage(q: Query, stems: set[str]) -> float:
@@ -345,6 +370,8 @@ def score_sentences(
                 float(match), float(match_window), float(match) * lexical_window, 1.0 / (1 + rank),
                 float(len(stems[i]) < 4), novelty, float(q.kind == "reason" and bool(ATTRIBUTED.search(text))),
                 float(conflicts(q.asked, stated) or other_year), dense_own,
+                # what the question asks about, names aside ("population" of Taiwan), found near the candidate
+                sum(w for t, w in q.topic.items() if t in w_stems) / (sum(q.topic.values()) or 1.0) if q.topic else 1.0,
             ])
             logit = float(f @ weights)
             out.append(ScoredSentence(p, p.sentences[i][0], p.sentences[i][1], text, logit, dense,

@@ -26,13 +26,13 @@ class Tuning:
     # `python -m evals.calibrate` on the development splits of every corpus (never a holdout)
     # to put the sentence that answers first among the candidates.
     ranker: tuple[float, ...] = (
-        0.0, 1.221, 0.363, 0.244, 1.801, 1.372, 1.237, -0.37, -0.094, 0.572, 1.098, 0.476, 0.803, 1.104, -0.223,
-        -0.477, 0.059, -0.334, 1.317,
+        0.0, 1.166, 0.292, 0.222, 1.683, 1.082, 1.086, -0.32, -0.052, 0.623, 1.168, 0.467, 0.704, 1.062, -0.215,
+        -0.423, 0.039, -0.334, 1.273, 1.117,
     )
     # -- the refusal gate: a logistic model over scoring.GATE_FEATURES giving the probability that
     # the question is answerable from the best candidate, fitted the same way.
     gate: tuple[float, ...] = (
-        -7.834, 0.392, 1.444, 4.754, -1.247, -2.415, 6.661, -1.416, -3.641,
+        -7.031, 0.303, 1.588, 5.088, -0.095, -4.325, 6.469, -1.446, -3.647, 0.707,
     )
     # Floors under the gate, for questions about something else entirely ("a recipe for miso soup"),
     # which the fitted gate rarely saw: no candidate this close in meaning…
@@ -40,12 +40,12 @@ class Tuning:
     # …or none of the question's words (idf-weighted share) near the best candidate.
     min_lexical: float = 0.05
     # Below this gate probability the sources are taken not to answer.
-    min_prob: float = 0.4
+    min_prob: float = 0.35
 
     # -- shaping the extractive answer
     # A second, separate piece of evidence joins the best one when its ranker logit is within this
     # margin of the best's: near-ties are shown together rather than guessed between.
-    second_margin: float = 1.0
+    second_margin: float = 0.7
     # The sentence after the best one joins it (continuing a "why" answer, or a sentence that refers
     # back to it) when its logit is within this margin of the best's.
     next_margin: float = 4.0
