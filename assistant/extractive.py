@@ -151,7 +151,9 @@ class ExtractiveAnswerer:
             # (a percentage, a duration…) or a date the question does not already state
             return Answer.refusal(r.question)
         citations = [Citation.of(i + 1, e.first.passage, e.start, e.end, e.score) for i, e in enumerate(pieces)]
-        parts = [f"{tidy(c.quote)} [{c.n}]" for c in citations]
+        # documents that disagree are told apart by their dates ("… $7.1 billion [1] (2023-03-24) … $7.6 billion [2] (2024-03-04)")
+        dated = len({c.path for c in citations}) > 1 and len({c.date for c in citations}) > 1 and all(c.date for c in citations)
+        parts = [f"{tidy(c.quote)} [{c.n}]" + (f" ({c.date})" if dated else "") for c in citations]
         text = " ".join(parts)
         if WHICH_DOCUMENT.search(r.question):
             c = citations[0]
@@ -160,7 +162,7 @@ class ExtractiveAnswerer:
             span = next((s for e in pieces if (s := asked_span(kind, r.standalone, e.text))), "")
             shown = tidy(citations[0].quote)
             if (span and len(words(span)) <= 8 and (kind != "name" or len(span.split()) >= 2)
-                    and not shown.lower().startswith(span.lower())):  # no echo of the quote's own first words
+                    and span.lower() not in " ".join(shown.split()[:10]).lower()):  # no echo of the quote's opening
                 text = f"{span[:1].upper() + span[1:]} — {text}"
         return Answer(text=text, answered=True, citations=citations, question=r.question,
                       standalone_question=r.standalone)

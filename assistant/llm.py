@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import LLMError
+from .settings import Settings
 
 PROVIDERS = ("ollama", "openai", "llamacpp", "smollm2")
 SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -89,7 +90,7 @@ def build_chat_model(
     spec: str | LLMSpec,
     *,
     base_url: str | None = None,
-    timeout: float = 60.0,
+    timeout: float = Settings.model_fields["llm_timeout"].default,
     max_tokens: int = MAX_TOKENS,
 ) -> Any:
     """A LangChain chat model for ``spec``, answering deterministically (temperature 0).

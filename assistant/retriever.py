@@ -12,7 +12,6 @@ loads it instead of re-reading and re-tokenising every passage (README: benchmar
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import json
 import math
@@ -36,7 +35,7 @@ from pydantic import ConfigDict, PrivateAttr
 from .files import replace_dir, temp_path
 from .settings import Settings
 from .store import SENTENCE_VECTORS, read_record, unpack_vectors, wrap_store_error
-from .text import STOPWORDS, terms
+from .text import STOPWORDS, near_word, terms
 from .tuning import DEFAULT_TUNING, Tuning
 from .types import ScoredPassage
 
@@ -135,7 +134,7 @@ class LexicalIndex:
                 if t.isalpha() and len(t) >= 4:
                     index.setdefault(t[:2], []).append(t)
             self._by_prefix = index
-        return bool(difflib.get_close_matches(term, self._by_prefix.get(term[:2], []), n=1, cutoff=0.82))
+        return near_word(term, self._by_prefix.get(term[:2], []))
 
     def idf(self, term: str) -> float:
         """Smoothed idf; unseen terms get the maximum so a missing name weighs heavily."""

@@ -279,6 +279,7 @@ class Query:
     weights: dict[str, float]  # content stem -> idf weight (the question's own words count double)
     total: float  # weight of the question's own stems
     keys: list[KeyTerm]  # names and figures of the question
+    key_weights: list[float]  # their rarity in the corpus (mean idf of their stems)
     stems: frozenset[str]  # the standalone question's content stems
     topic: dict[str, float]  # idf weights of the question's own words that are not names or figures
     asked: tuple[set[str], set[str], set[str]]  # the question's years, months and ordinals (see ``slots``)
@@ -298,8 +299,10 @@ def make_query(question: str, query: str, lex: Lexicon) -> Query:
     ordinals.discard("first")  # "when did Japan first…" is an adverb, not a slot
     named = {t for k in own for t in k.stems}
     topic = {t: w for t, w in weights.items() if t in own_terms and t not in named}
-    return Query(answer_type(question), weights, total, [k for k in keys if k.kind in ("name", "number", "ordinal")],
-                 frozenset(q_terms), topic, (years, months, ordinals))
+    keys = [k for k in keys if k.kind in ("name", "number", "ordinal")]
+    key_weights = [sum(lex.idf(t) for t in k.stems) / len(k.stems) for k in keys]
+    return Query(answer_type(question), weights, total, keys, key_weights, frozenset(q_terms), topic,
+                 (years, months, ordinals))
 
 
 def coverage(q: Query, stems: set[str]) -> float:
@@ -308,10 +311,14 @@ def coverage(q: Query, stems: set[str]) -> float:
 
 
 def key_coverage(q: Query, stems: set[str]) -> float:
-    """The share of the question's key terms found among ``stems`` (1.0 when it has none)."""
+    """The idf-weighted share of the question's key terms found among ``stems`` (1.0 when it has none).
+
+    Weighted by rarity: a name most passages mention ("Japan" in a folder about Japan) is the
+    setting, not the constraint; a rare one ("United Kingdom", "Sakhalin-1") must be there.
+    """
     if not q.keys:
         return 1.0
-    return sum(k.found_in(stems) for k in q.keys) / len(q.keys)
+    return sum(k.found_in(stems) * w for k, w in zip(q.keys, q.key_weights)) / sum(q.key_weights)
 
 
 def _unit(vec: np.ndarray) -> np.ndarray:

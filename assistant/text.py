@@ -128,13 +128,22 @@ class KeyTerm:
         return best
 
 
-def _near(word: str, stems: set[str]) -> bool:
-    if len(word) < 5 or not word.isalpha():
-        return False
+# one typo in a word of 5+ letters: "kishda" finds "kishida", but "australia" does not find "austria"
+NEAR_CUTOFF = 0.88
+
+
+def near_word(word: str, pool: list[str]) -> bool:
+    """Is ``word`` one typo (a letter added, dropped or changed) away from a word of ``pool``?"""
     import difflib
 
-    pool = [s for s in stems if s[:1] == word[:1] and abs(len(s) - len(word)) <= 2]
-    return bool(difflib.get_close_matches(word, pool, n=1, cutoff=0.82))
+    if len(word) < 5 or not word.isalpha():
+        return False
+    pool = [s for s in pool if s[:1] == word[:1] and abs(len(s) - len(word)) <= 1]
+    return bool(difflib.get_close_matches(word, pool, n=1, cutoff=NEAR_CUTOFF))
+
+
+def _near(word: str, stems: set[str]) -> bool:
+    return near_word(word, list(stems))
 
 
 def clean_question(question: str) -> str:
@@ -176,7 +185,7 @@ def key_terms(question: str, proper: set[str] | frozenset[str] = frozenset()) ->
         if possessive:
             tok = tok[:-2]
         low = tok.lower()
-        if low in _MONTHS and tok[:1].isupper():
+        if low in _MONTHS and (tok[:1].isupper() or low not in ("may", "march")):  # "may", "march" are verbs too
             flush()
             out.append(KeyTerm(tok, tuple(terms(tok)), "month"))
         elif low in _ORDINALS or _ORDINAL_DIGITS.match(tok):

@@ -26,13 +26,13 @@ class Tuning:
     # `python -m evals.calibrate` on the development splits of every corpus (never a holdout)
     # to put the sentence that answers first among the candidates.
     ranker: tuple[float, ...] = (
-        0.0, 1.166, 0.292, 0.222, 1.683, 1.082, 1.086, -0.32, -0.052, 0.623, 1.168, 0.467, 0.704, 1.062, -0.215,
-        -0.423, 0.039, -0.334, 1.273, 1.117,
+        0.0, 1.118, 0.276, 0.214, 1.65, 1.041, 1.059, -0.115, 0.052, 0.686, 1.172, 0.473, 0.697, 1.013, -0.203,
+        -0.418, 0.031, -0.316, 1.209, 1.154,
     )
     # -- the refusal gate: a logistic model over scoring.GATE_FEATURES giving the probability that
     # the question is answerable from the best candidate, fitted the same way.
     gate: tuple[float, ...] = (
-        -7.031, 0.303, 1.588, 5.088, -0.095, -4.325, 6.469, -1.446, -3.647, 0.707,
+        -6.269, 0.252, 1.849, 5.204, -0.78, -4.464, 5.583, -1.339, -3.725, 1.777,
     )
     # Floors under the gate, for questions about something else entirely ("a recipe for miso soup"),
     # which the fitted gate rarely saw: no candidate this close in meaning…
@@ -40,12 +40,12 @@ class Tuning:
     # …or none of the question's words (idf-weighted share) near the best candidate.
     min_lexical: float = 0.05
     # Below this gate probability the sources are taken not to answer.
-    min_prob: float = 0.35
+    min_prob: float = 0.5
 
     # -- shaping the extractive answer
     # A second, separate piece of evidence joins the best one when its ranker logit is within this
     # margin of the best's: near-ties are shown together rather than guessed between.
-    second_margin: float = 0.7
+    second_margin: float = 1.0
     # The sentence after the best one joins it (continuing a "why" answer, or a sentence that refers
     # back to it) when its logit is within this margin of the best's.
     next_margin: float = 4.0
