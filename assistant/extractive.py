@@ -25,6 +25,7 @@ from dataclasses import dataclass, replace
 from . import followup
 from .scoring import (
     ANAPHORIC_START,
+    ATTRIBUTED,
     FEATURES,
     answer_type,
     asked_span,
@@ -37,6 +38,9 @@ from .text import stream_words, terms, words
 from .tuning import DEFAULT_TUNING, Tuning
 from .types import Answer, Citation, Retrieval, ScoredSentence
 
+# a question that asks what someone claims: then the claim is the answer
+ASKS_CLAIM = re.compile(r"\baccording to\b|\b(say|says|said|claim\w*|argue\w*|accus\w*|blam\w*|believ\w*|"
+                        r"allege\w*|insist\w*|assert\w*)\b", re.I)
 # a question whose answer is several items: the list around the best sentence is shown, as far as it fits
 LIST_QUESTION = re.compile(
     r"\bwhat (kinds?|types?|sorts?|forms?) of\b|\bwhich (measures|steps|items|goods|products|sectors|areas|fields|"
@@ -53,7 +57,7 @@ WHICH_DOCUMENT = re.compile(
 # connectives that only link the sentence to the one before: dropped from the front of what is shown
 _LEADING_CONNECTIVE = re.compile(
     r"^(in addition|additionally|also|for one|moreover|furthermore|besides|separately|meanwhile|on top of that|"
-    r"at the same time|what is more|and|but|so)\s*,?\s+(?=\S)",
+    r"at the same time|what is more|and|but|so|yet|however|still)\s*,?\s+(?=\S)",
     re.I,
 )
 _MARKUP = re.compile(r"\*\*|__|(?<!\w)[*_](?=\w)|(?<=\w)[*_](?!\w)|`")
@@ -216,6 +220,8 @@ class ExtractiveAnswerer:
         """
         t = self.tuning
         first = self.window(r, r.sentences[0])
+        if answer_type(r.question) == "reason" and not ASKS_CLAIM.search(r.question):
+            first = self._own_reason(r, first)
         out = [first]
         if WHICH_DOCUMENT.search(r.question):
             return out  # the answer is the document: one quote shows where it says so
@@ -245,6 +251,27 @@ class ExtractiveAnswerer:
                     out.reverse()  # keep source order within a passage: reads naturally
                 break
         return out
+
+    def _own_reason(self, r: Retrieval, ev: Evidence) -> Evidence:
+        """A "why" answer does not lead with what someone else claims or believes the reason is.
+
+        "The Kremlin may believe that … Japan joined only under pressure" is reported as a
+        misreading; the writer's own explanation follows it. Such a sentence is dropped from the
+        front of the window, or, standing alone, yields to a close candidate that is not one.
+        """
+        def own(sentences: list[ScoredSentence]) -> list[ScoredSentence]:
+            while len(sentences) > 1 and ATTRIBUTED.search(sentences[0].text):
+                sentences = sentences[1:]
+            return sentences
+
+        sentences = own(list(ev.sentences))
+        if len(sentences) == 1 and ATTRIBUTED.search(sentences[0].text):
+            best = sentences[0]
+            alt = next((c for c in r.sentences[1:] if not ATTRIBUTED.search(c.text)
+                        and c.logit >= best.logit - self.tuning.second_margin), None)
+            if alt is not None:
+                return Evidence(own(list(self.window(r, alt).sentences)))
+        return Evidence(sentences)
 
     def stream(self, r: Retrieval, history: list[dict] | None = None) -> Iterator[str | Answer]:
         """Yield the answer text in word-sized pieces, then the Answer (for a uniform UI)."""

@@ -152,3 +152,12 @@ def test_a_money_question_needs_an_amount_of_money():
     assert type_match("money", "Kishida announced a package worth $5.5 billion.")
     assert type_match("money", "The loan was 300 billion yen.")
     assert not type_match("money", "Kishida announced a lot in about 3139 Ukrainians.")
+
+
+def test_why_answers_do_not_lead_with_someone_elses_misbelief(bot):
+    """The article reports Moscow's misreading of Japan's motive before giving the real one."""
+    ans = bot.ask("Why did Japan join the sanctions?")
+    assert ans.answered
+    assert not ans.text.startswith("The Kremlin"), ans.text
+    assert "national security" in ans.text or "precedent" in ans.text, ans.text
+    assert_citations_valid(bot, ans)
