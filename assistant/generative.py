@@ -323,8 +323,8 @@ class GenerativeAnswerer:
         """Does some kept claim quote one of the sentences that best match the question?"""
         if not r.sentences:
             return False
-        floor = self.tuning.relevant_ratio * r.sentences[0].score
-        top = [(s.passage.id, s.start, s.end) for s in r.sentences[: self.tuning.relevant_top] if s.score >= floor]
+        floor = r.sentences[0].logit - self.tuning.relevant_margin
+        top = [(s.passage.id, s.start, s.end) for s in r.sentences[: self.tuning.relevant_top] if s.logit >= floor]
         return any(
             s.passage.id == pid and s.start <= start and end <= s.end
             for v in kept

@@ -65,10 +65,10 @@ class Tuning:
     # -- the LLM answerer
     # Passages in the prompt: keeps a small model's prompt near 1,000 tokens.
     llm_passages: int = 3
-    # A kept generated answer must quote one of this many best-scored sentences…
+    # A kept generated answer must quote one of this many best-ranked sentences…
     relevant_top: int = 4
-    # …scoring at least this share of the best one, or it is beside the question.
-    relevant_ratio: float = 0.75
+    # …whose ranker logit is within this margin of the best one's, or it is beside the question.
+    relevant_margin: float = 1.5
 
 
 DEFAULT_TUNING = Tuning()
