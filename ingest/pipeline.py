@@ -239,7 +239,7 @@ class Ingestor:
                 if bar is not None:
                     bar.update(1)
                 try:
-                    doc = load_source(f, self.settings.knowledge_dir)
+                    doc = load_source(f, self.settings.knowledge_dir, max_bytes=self.settings.max_file_bytes)
                     passages = split_passages(doc.text, doc.path, doc.title, body_start=doc.body_start)
                     if not passages:
                         raise DocumentError(f"{f.name}: no sentences found.", "Add text to the file.")

@@ -7,16 +7,94 @@ Each case is skipped or refused by name, fast, and nothing else is lost.
 from __future__ import annotations
 
 import json
+import os
+import socket
+import threading
 import time
 from pathlib import Path
 
-from assistant import Assistant, Settings
+import pytest
+from assistant import Assistant, DocumentError, Settings
 from assistant.types import MAX_CONTEXT_CHARS, MAX_QUOTE_CHARS
-from ingest import split_passages
+from ingest import load_source, split_passages
 from ingest.splitter import MAX_CHARS, _breaks, windowed_breaks
+from tests._docs import MARKDOWN
+from tests._store import all_passages
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTICLE = ROOT / "knowledge" / "japan-russia-ukraine-policy.txt"
+
+
+def _within(seconds: float, fn):
+    """``fn()`` on a thread; fail (instead of hanging the suite) if it has not returned after ``seconds``."""
+    out: dict = {}
+
+    def run() -> None:
+        try:
+            out["value"] = fn()
+        except BaseException as exc:  # handed to the test
+            out["error"] = exc
+
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    t.join(seconds)
+    assert not t.is_alive(), f"still running after {seconds} s (blocked on a special file?)"
+    if "error" in out:
+        raise out["error"]
+    return out["value"]
+
+
+def _refusal(path: Path, knowledge: Path) -> str:
+    try:
+        load_source(path, knowledge)
+    except DocumentError as exc:
+        return str(exc)
+    return "loaded"
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
+def test_special_files_and_links_are_skipped_with_a_reason(tmp_path, embedder):
+    knowledge = tmp_path / "knowledge"
+    knowledge.mkdir()
+    (knowledge / "good.md").write_text(MARKDOWN, encoding="utf-8")
+    (knowledge / "zero.txt").symlink_to("/dev/zero")
+    os.mkfifo(tmp_path / "pipe")
+    (knowledge / "pipe-link.md").symlink_to(tmp_path / "pipe")
+    os.mkfifo(knowledge / "fifo.txt")
+    (knowledge / "loop.md").symlink_to(knowledge / "loop.md")
+    (knowledge / "folder-link.md").symlink_to(tmp_path)
+    sock = socket.socket(socket.AF_UNIX)
+    sock.bind(str(knowledge / "sock.txt"))
+    (knowledge / "big.txt").write_text("word " * 300_000, encoding="utf-8")  # 1.4 MB over a 1 MB limit
+    # a sidecar that is not JSON costs its title only, not the document
+    (knowledge / "kelp.md").write_text("# Kelp\n\nKelp farms in Hokkaido produce kombu for dashi stock.\n", "utf-8")
+    (knowledge / "kelp.md.meta.json").write_text("{not json", encoding="utf-8")
+    # and a sidecar that is a FIFO must not block either
+    (knowledge / "good.md.meta.json").symlink_to(tmp_path / "pipe")
+    settings = Settings(data_dir=tmp_path / "data", knowledge_dir=knowledge, max_file_mb=1)
+    bot = Assistant(settings, embedder=embedder, auto_ingest=False)
+    try:
+        for name in ("zero.txt", "pipe-link.md", "fifo.txt", "loop.md", "sock.txt"):
+            t0 = time.monotonic()
+            assert "skipped" in _within(10, lambda name=name: _refusal(knowledge / name, knowledge))
+            assert time.monotonic() - t0 < 1.0, f"{name}: refused without reading it, within a second"
+        report = _within(120, lambda: bot.ingest(progress=False))
+    finally:
+        sock.close()
+    reasons = {Path(f).name: r for f, r in report.errors}
+    assert set(reasons) == {"zero.txt", "pipe-link.md", "fifo.txt", "loop.md", "folder-link.md", "sock.txt",
+                            "big.txt"}
+    assert "character device" in reasons["zero.txt"]
+    assert "FIFO" in reasons["pipe-link.md"] and "FIFO" in reasons["fifo.txt"]
+    assert "symbolic link loop" in reasons["loop.md"] and "permissions" not in reasons["loop.md"]
+    assert "folder" in reasons["folder-link.md"]
+    assert "socket" in reasons["sock.txt"]
+    assert "too large" in reasons["big.txt"] and "ASSISTANT_MAX_FILE_MB" in reasons["big.txt"]
+    sources = {r["source"]: r for r in all_passages(bot)}
+    assert set(sources) == {"good.md", "kelp.md"}
+    assert sources["kelp.md"]["title"] == "Kelp"  # from its heading, since the sidecar is broken
+    ans = bot.ask("Where is kombu produced?")
+    assert ans.answered and "Hokkaido" in ans.text
 
 
 def test_a_20_mb_line_without_sentence_ends_gives_bounded_passages_quickly():
