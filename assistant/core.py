@@ -130,6 +130,13 @@ class Assistant:
         """The stripped question, or InvalidQuestion saying what is wrong with it."""
         if not isinstance(question, str) or not question.strip():
             raise InvalidQuestion("The question is empty.", "Type a question about the documents.")
+        try:
+            question.encode("utf-8")
+        except UnicodeEncodeError as exc:  # a lone surrogate (e.g. "\ud800"): not text any encoder accepts
+            raise InvalidQuestion(
+                f"The question contains invalid text (an unpaired surrogate at character {exc.start + 1:,}).",
+                "Re-type the question, or paste it as plain text.",
+            ) from exc
         if len(question) > limit:
             raise InvalidQuestion(
                 f"The question is {len(question):,} characters long; the limit is {limit:,}.",

@@ -9,12 +9,15 @@ from __future__ import annotations
 import json
 import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
 
 import pytest
-from assistant import Assistant, DocumentError, Settings
+
+from assistant import Assistant, DocumentError, InvalidQuestion, Settings
 from assistant.types import MAX_CONTEXT_CHARS, MAX_QUOTE_CHARS
 from ingest import load_source, split_passages
 from ingest.splitter import MAX_CHARS, _breaks, windowed_breaks
@@ -132,3 +135,42 @@ def test_answers_quote_a_bounded_span_of_an_unbroken_line(tmp_path, embedder):
         for c in ans.citations:
             assert len(c.quote) <= MAX_CHARS and len(c.passage) <= MAX_CONTEXT_CHARS
             assert bot.source_text(c.path)[c.start : c.end] == c.quote
+
+
+@pytest.mark.parametrize("question", ["\ud800", "How many Ukrainians \udcff has Japan taken in?"])
+def test_a_lone_surrogate_is_rejected_as_invalid_text(question, bot):
+    with pytest.raises(InvalidQuestion) as err:
+        bot.ask(question)
+    assert "invalid text" in str(err.value)
+    assert err.value.exit_code == 2
+
+
+def test_cli_rejects_a_question_that_is_not_text(tmp_path):
+    # an argument that is not UTF-8 reaches Python as a lone surrogate
+    out = subprocess.run([sys.executable, "-m", "assistant.cli", "ask", os.fsencode("Japan \udcff?")],
+                         capture_output=True, env={**os.environ, "ASSISTANT_DATA_DIR": str(tmp_path)}, timeout=120,
+                         cwd=ROOT)
+    assert out.returncode == 2, out.stderr
+    assert b"invalid text" in out.stderr and b"Traceback" not in out.stderr
+
+
+def test_web_api_rejects_a_lone_surrogate_with_a_clear_error(bot):
+    """Sent as JSON's "\\ud800" escape (gradio_client cannot even encode it): the same error event as an empty question."""
+    import urllib.request
+
+    from _webapp_fixtures import running_chat
+
+    def call(body: bytes) -> str:
+        req = urllib.request.Request(f"{chat.url}/gradio_api/call/ask", data=body,
+                                     headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=60) as r:
+            event = json.loads(r.read())["event_id"]
+        with urllib.request.urlopen(f"{chat.url}/gradio_api/call/ask/{event}", timeout=60) as r:
+            return r.read().decode()
+
+    with running_chat(bot) as chat:
+        got = call(b'{"data": ["\\ud800", []]}')
+        assert got.startswith("event: error")
+        error = json.loads(got.split("data:", 1)[1])
+        assert error["title"] == "InvalidQuestion" and "invalid text" in error["error"]
+        assert "event: complete" in call(b'{"data": ["How many Ukrainians has Japan taken in?", []]}')
