@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .embedder import Embedder
-from .errors import InvalidQuestion
+from .errors import AssistantError, InvalidQuestion
 from .extractive import ExtractiveAnswerer
 from .retriever import HybridRetriever
 from .scoring import score_sentences
@@ -78,6 +78,7 @@ class Assistant:
                 self.settings, chat_model=chat_model, fallback=self.extractive, embedder=self.embedder, tuning=tuning
             )
         self._ingestor: Ingestor | None = None
+        self.refresh_error: AssistantError | None = None  # why the start-up refresh failed, if it did
         if self.settings.auto_ingest if auto_ingest is None else auto_ingest:
             self.refresh()
 
@@ -95,24 +96,38 @@ class Assistant:
         return self.ingestor.run(paths, progress=progress)
 
     def refresh(self) -> IngestReport | None:
-        """Ingest the knowledge folder if the store is empty or the folder changed since it was ingested.
+        """Bring the store in step with the knowledge folder, when it is not (``Ingestor.pending``).
 
         Why at start-up: a user who drops a file into ``knowledge/`` (or upgrades to a
-        splitter that cuts passages differently) and restarts expects answers from it.
+        splitter that cuts passages differently) and restarts expects answers from it;
+        a store that lost passages is re-filled, an interrupted ingest is finished.
         Unchanged files cost a stat each; changed ones are re-embedded, nothing else is.
+        A refresh that fails (a full disk, another process indexing, damaged records)
+        does not stop the app: it answers from the store as it is, with a warning,
+        unless the store is empty and there is nothing to answer from.
         """
+        try:
+            return self._refresh()
+        except AssistantError as exc:
+            try:
+                count = self.store.count()
+            except AssistantError:
+                count = 0
+            if not count:
+                raise
+            log.warning("Could not bring the store up to date: %s Answering from the %s passages it holds.",
+                        exc, f"{count:,}")
+            self.refresh_error = exc
+            return None
+
+    def _refresh(self) -> IngestReport | None:
         if self.store.count() and self.store.outdated():
             log.warning("the store was written by an older version; re-indexing the knowledge folder")
             self.ingestor.clear()
-        if self.store.count():
-            if not Path(self.settings.knowledge_dir).is_dir():
-                # an unmounted or renamed folder must not read as "every file deleted"
-                log.warning("knowledge folder %s is missing; answering from the store as it is",
-                            self.settings.knowledge_dir)
-                return None
-            if not self.ingestor.knowledge_changed():
-                return None
-        report = self.ingest(progress=False)
+        roots = self.ingestor.pending()
+        if roots is None:
+            return None
+        report = self.ingest(roots, progress=False)
         if report.changed or report.errors:
             log.info("knowledge folder refreshed: %s", report.summary())
         return report

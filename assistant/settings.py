@@ -96,6 +96,16 @@ class Settings(BaseSettings):
         return self.data_dir / "sources"
 
     @property
+    def ingest_lock(self) -> Path:
+        """The inter-process lock every ingest holds: one writer per data folder at a time."""
+        return self.data_dir / "ingest.lock"
+
+    @property
+    def store_stamp(self) -> Path:
+        """Rewritten after every write to the store, so other processes using it know to reload."""
+        return self.data_dir / "store-generation"
+
+    @property
     def max_file_bytes(self) -> int:
         return int(self.max_file_mb * 1024 * 1024)
 
