@@ -27,6 +27,7 @@ __all__ = [
     "LLMError",
     "Retrieval",
     "Settings",
+    "StoreBusy",
     "StoreError",
     "Tuning",
 ]
@@ -43,12 +44,13 @@ _HOME = {
     "DocumentError": "errors",
     "InvalidQuestion": "errors",
     "LLMError": "errors",
+    "StoreBusy": "errors",
     "StoreError": "errors",
 }
 
 if TYPE_CHECKING:
     from .core import Assistant
-    from .errors import AssistantError, DocumentError, InvalidQuestion, LLMError, StoreError
+    from .errors import AssistantError, DocumentError, InvalidQuestion, LLMError, StoreBusy, StoreError
     from .settings import Settings
     from .tuning import Tuning
     from .types import Answer, Answerer, Citation, Retrieval

@@ -1,7 +1,8 @@
 """The ``assistant`` command: ingest, ask, chat, serve, eval, bench, feedback.
 
 Errors from the assistant are printed as one friendly line on stderr and mapped
-to exit codes: 2 bad question, 3 store unavailable, 4 unreadable document,
+to exit codes: 2 bad question, 3 store unavailable (also: disk full, read-only
+data folder, damaged records, another process indexing), 4 unreadable document,
 5 LLM backend failure, 1 anything else.
 """
 
@@ -30,8 +31,21 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
 def cmd_ingest(args: argparse.Namespace) -> int:
     from .core import Assistant
 
-    bot = Assistant(settings_from_args(args), auto_ingest=False)
-    report = bot.ingest([Path(p) for p in args.paths] or None, progress=not args.quiet)
+    settings = settings_from_args(args)
+    if args.rebuild:
+        if args.paths:
+            raise AssistantError("--rebuild re-indexes every known source; it takes no paths.",
+                                 "Run `assistant ingest --rebuild`, then `assistant ingest PATHS` if needed.")
+        from ingest.lock import writer_lock
+        from ingest.recovery import set_aside_unopenable_store
+
+        with writer_lock(settings.ingest_lock):
+            set_aside_unopenable_store(settings)  # logs where a damaged store went
+            bot = Assistant(settings, auto_ingest=False)
+            report = bot.ingestor.rebuild(progress=not args.quiet)
+    else:
+        bot = Assistant(settings, auto_ingest=False)
+        report = bot.ingest([Path(p) for p in args.paths] or None, progress=not args.quiet)
     for name, reason in report.errors:
         print(f"skipped {name}: {reason}", file=sys.stderr)
     if args.json:
@@ -159,6 +173,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="*", help="files or folders; default: the knowledge folder")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--rebuild", action="store_true",
+                   help="wipe the store and its records and index every known source again "
+                        "(a store that cannot be opened is set aside, not deleted)")
     p.set_defaults(func=cmd_ingest)
 
     p = sub.add_parser("ask", parents=[common], help="answer one question")

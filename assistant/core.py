@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .embedder import Embedder
-from .errors import InvalidQuestion
+from .errors import AssistantError, InvalidQuestion
 from .extractive import ExtractiveAnswerer
 from .retriever import HybridRetriever, LexicalIndex
 from .scoring import score_sentences
@@ -81,6 +81,7 @@ class Assistant:
                 self.settings, chat_model=chat_model, fallback=self.extractive, embedder=self.embedder, tuning=tuning
             )
         self._ingestor: Ingestor | None = None
+        self.refresh_error: AssistantError | None = None  # why the start-up refresh failed, if it did
         if self.settings.auto_ingest if auto_ingest is None else auto_ingest:
             self.refresh()
 
@@ -98,24 +99,38 @@ class Assistant:
         return self.ingestor.run(paths, progress=progress)
 
     def refresh(self) -> IngestReport | None:
-        """Ingest the knowledge folder if the store is empty or the folder changed since it was ingested.
+        """Bring the store in step with the knowledge folder, when it is not (``Ingestor.pending``).
 
         Why at start-up: a user who drops a file into ``knowledge/`` (or upgrades to a
-        splitter that cuts passages differently) and restarts expects answers from it.
+        splitter that cuts passages differently) and restarts expects answers from it;
+        a store that lost passages is re-filled, an interrupted ingest is finished.
         Unchanged files cost a stat each; changed ones are re-embedded, nothing else is.
+        A refresh that fails (a full disk, another process indexing, damaged records)
+        does not stop the app: it answers from the store as it is, with a warning,
+        unless the store is empty and there is nothing to answer from.
         """
+        try:
+            return self._refresh()
+        except AssistantError as exc:
+            try:
+                count = self.store.count()
+            except AssistantError:
+                count = 0
+            if not count:
+                raise
+            log.warning("Could not bring the store up to date: %s Answering from the %s passages it holds.",
+                        exc, f"{count:,}")
+            self.refresh_error = exc
+            return None
+
+    def _refresh(self) -> IngestReport | None:
         if self.store.count() and self.store.outdated():
             log.warning("the store was written by an older version; re-indexing the knowledge folder")
             self.ingestor.clear()
-        if self.store.count():
-            if not Path(self.settings.knowledge_dir).is_dir():
-                # an unmounted or renamed folder must not read as "every file deleted"
-                log.warning("knowledge folder %s is missing; answering from the store as it is",
-                            self.settings.knowledge_dir)
-                return None
-            if not self.ingestor.knowledge_changed():
-                return None
-        report = self.ingest(progress=False)
+        roots = self.ingestor.pending()
+        if roots is None:
+            return None
+        report = self.ingest(roots, progress=False)
         if report.changed or report.errors:
             log.info("knowledge folder refreshed: %s", report.summary())
         return report
@@ -133,6 +148,13 @@ class Assistant:
         """The stripped question, or InvalidQuestion saying what is wrong with it."""
         if not isinstance(question, str) or not question.strip():
             raise InvalidQuestion("The question is empty.", "Type a question about the documents.")
+        try:
+            question.encode("utf-8")
+        except UnicodeEncodeError as exc:  # a lone surrogate (e.g. "\ud800"): not text any encoder accepts
+            raise InvalidQuestion(
+                f"The question contains invalid text (an unpaired surrogate at character {exc.start + 1:,}).",
+                "Re-type the question, or paste it as plain text.",
+            ) from exc
         if len(question) > limit:
             raise InvalidQuestion(
                 f"The question is {len(question):,} characters long; the limit is {limit:,}.",

@@ -43,3 +43,7 @@ class LLMError(AssistantError):
     """The LLM backend is down, slow or returned something unusable."""
 
     exit_code = 5
+
+
+class StoreBusy(StoreError):
+    """Another process is writing to the same data folder (one writer at a time)."""

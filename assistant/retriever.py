@@ -8,6 +8,11 @@ only when the collection changes (an ingest here, or another process writing
 to a shared Chroma server), never per query. Each build is saved under a hash
 of the collection's ids (content hashes), so a restart over an unchanged store
 loads it instead of re-reading and re-tokenising every passage (README: benchmarks).
+
+When another process wrote to the store (its stamp changed), or a read fails on
+a stale view ("Error finding id" after another process's ingest, a Chroma server
+restarted empty), the store is opened afresh and the question retried once
+(``Store.reload``), so a running app follows a CLI ingest instead of failing.
 """
 
 from __future__ import annotations
@@ -32,9 +37,10 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict, PrivateAttr
 
+from .errors import StoreError
 from .files import replace_dir, temp_path
 from .settings import Settings
-from .store import SENTENCE_VECTORS, read_record, unpack_vectors, wrap_store_error
+from .store import SENTENCE_VECTORS, is_connection_error, read_record, unpack_vectors, wrap_store_error
 from .text import STOPWORDS, near_word, terms
 from .tuning import DEFAULT_TUNING, Tuning
 from .types import ScoredPassage
@@ -179,11 +185,14 @@ class HybridRetriever(BaseRetriever):
         if self._lexical is not None and now - self._checked_at < self.refresh_seconds:
             return self._lexical
         with self._lock:
+            changed = getattr(self.store, "changed_elsewhere", None)
+            if changed is not None and changed() and self.store.reload():
+                self._lexical = None  # another process's ingest: read its passages afresh
             col = self.store.passage_collection
             try:
                 count = int(col.count())
             except Exception as exc:
-                raise wrap_store_error(exc) from exc
+                raise wrap_store_error(exc, self._data_dir) from exc
             self._checked_at = now
             if self._lexical is None or count != self._lexical_count:
                 self._lexical = self._load_or_build(col, count)
@@ -197,7 +206,7 @@ class HybridRetriever(BaseRetriever):
         try:
             ids = col.get(include=[])["ids"]
         except Exception as exc:
-            raise wrap_store_error(exc) from exc
+            raise wrap_store_error(exc, self._data_dir) from exc
         wanted = sorted(ids)
         folder = self.cache_dir / hashlib.sha1("\n".join(wanted).encode()).hexdigest()[:20]
         try:
@@ -227,9 +236,34 @@ class HybridRetriever(BaseRetriever):
         except Exception as exc:
             raise wrap_store_error(exc) from exc
 
+    @property
+    def _data_dir(self) -> Path | None:
+        return getattr(self.store, "data_dir", None)
+
+    def _recover(self, epoch: int) -> bool:
+        """After a failed read: open the store afresh (once, however many threads failed) and drop the mirror."""
+        reload = getattr(self.store, "reload", None)
+        if reload is None or not reload(if_epoch=epoch):
+            return False
+        self.invalidate()
+        return True
+
     # -- search
     def search(self, query: str, k: int | None = None, query_vector: np.ndarray | None = None) -> list[ScoredPassage]:
-        """Top-``k`` passages for ``query`` by reciprocal rank fusion of dense and BM25 ranks."""
+        """Top-``k`` passages for ``query`` by reciprocal rank fusion of dense and BM25 ranks.
+
+        A read that fails on a stale view of the store is retried once on a fresh one;
+        a lost server connection is reported at once (reopening cannot help).
+        """
+        epoch = getattr(self.store, "epoch", 0)
+        try:
+            return self._search(query, k, query_vector)
+        except StoreError as exc:
+            if is_connection_error(exc) or not self._recover(epoch):
+                raise
+            return self._search(query, k, query_vector)
+
+    def _search(self, query: str, k: int | None, query_vector: np.ndarray | None) -> list[ScoredPassage]:
         k = k or self.k
         n = max(self.candidates, k)
         rrf_k = self.tuning.rrf_k
@@ -242,7 +276,7 @@ class HybridRetriever(BaseRetriever):
             dense = col.query(query_embeddings=[qvec.tolist()], n_results=min(n, lex.n_docs),
                               include=["metadatas", "distances"])
         except Exception as exc:
-            raise wrap_store_error(exc) from exc
+            raise wrap_store_error(exc, self._data_dir) from exc
         found: dict[str, ScoredPassage] = {}  # by record id
         for rank, (rid, meta, dist) in enumerate(zip(dense["ids"][0], dense["metadatas"][0], dense["distances"][0])):
             p = _passage(meta, len(qvec))
@@ -255,7 +289,7 @@ class HybridRetriever(BaseRetriever):
             try:
                 got = col.get(ids=missing, include=["metadatas", "embeddings"])
             except Exception as exc:
-                raise wrap_store_error(exc) from exc
+                raise wrap_store_error(exc, self._data_dir) from exc
             for rid, meta, emb in zip(got["ids"], got["metadatas"], got["embeddings"]):
                 p = _passage(meta, len(qvec))
                 p.dense = float(np.dot(np.asarray(emb, dtype=np.float32), qvec))

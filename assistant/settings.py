@@ -64,6 +64,9 @@ class Settings(BaseSettings):
     # HNSW buffer of 1,000 an upsert inserts in parallel (README: benchmarks). A crash
     # re-embeds at most one batch.
     ingest_batch: int = 2048
+    # Largest source file read (MB): more is refused as "too large" before it is read, so a
+    # stray dump or disk image cannot exhaust memory; an article or report is far smaller.
+    max_file_mb: float = 50.0
 
     # -- the web chat (`assistant serve`; the flags of the same names override these)
     # Loopback only unless asked: the chat has no sign-in by default.
@@ -91,6 +94,20 @@ class Settings(BaseSettings):
     def sources_dir(self) -> Path:
         """Extracted plain text of every ingested source (what citation offsets index into)."""
         return self.data_dir / "sources"
+
+    @property
+    def ingest_lock(self) -> Path:
+        """The inter-process lock every ingest holds: one writer per data folder at a time."""
+        return self.data_dir / "ingest.lock"
+
+    @property
+    def store_stamp(self) -> Path:
+        """Rewritten after every write to the store, so other processes using it know to reload."""
+        return self.data_dir / "store-generation"
+
+    @property
+    def max_file_bytes(self) -> int:
+        return int(self.max_file_mb * 1024 * 1024)
 
     @property
     def lexical_dir(self) -> Path:

@@ -19,7 +19,12 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterable
+import logging
+import os
+import threading
+import uuid
+from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
@@ -29,11 +34,13 @@ from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
 from langchain_core.vectorstores import VectorStore
 
-from . import offline
+from . import faults, offline
 from .errors import StoreError
+from .files import atomic_write_text
 from .settings import Settings
 
 offline.apply()
+log = logging.getLogger(__name__)
 
 # cosine so scores stay in [0, 1] for normalised vectors; a larger brute-force
 # buffer (batch_size) means fewer, bigger HNSW updates during a bulk ingest
@@ -81,7 +88,7 @@ def read_record(meta: dict[str, Any]) -> dict[str, Any]:
         out = json.loads(meta[PASSAGE])
     except (KeyError, TypeError, ValueError) as exc:
         raise StoreError("A stored passage has an older or damaged format.",
-                         "Run `assistant ingest` to re-index the knowledge folder.") from exc
+                         f"Run `{faults.REBUILD}` to re-index your documents.") from exc
     out["source"] = meta["source"]
     out[SENTENCE_VECTORS] = meta.get(SENTENCE_VECTORS)
     return out
@@ -115,11 +122,31 @@ def make_client(settings: Settings) -> Any:
         path.mkdir(parents=True, exist_ok=True)
         return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
     except Exception as exc:
+        _forget_failed_system(str(path))
+        known = faults.explain(exc, settings.data_dir)
+        if known is not None:
+            raise known from exc
         raise StoreError(
             f"Cannot open the vector store at {path}: {exc}",
-            f"Move the folder aside (e.g. `mv {path} {path}.broken`) and run "
-            "`assistant ingest` to rebuild it from your documents.",
+            f"Run `{faults.REBUILD}`: it moves the damaged store aside (to {path.name}.broken-<time>) and "
+            "re-indexes your documents.",
         ) from exc
+
+
+def _forget_failed_system(path: str) -> None:
+    """Drop the half-started Chroma system a failed ``PersistentClient(path)`` leaves cached.
+
+    Chroma caches one system per path and keeps it even when starting it failed,
+    so every later client for that path (after the folder was repaired or set
+    aside) would get the broken one. Only an entry no client holds is dropped.
+    """
+    try:
+        from chromadb.api.shared_system_client import SharedSystemClient
+
+        if not SharedSystemClient._identifier_to_refcount.get(path):
+            SharedSystemClient._identifier_to_system.pop(path, None)
+    except Exception as exc:  # noqa: BLE001 - a Chroma without this cache needs nothing dropped
+        log.debug("could not drop a failed Chroma system: %s", exc)
 
 
 class PassageWriter(VectorStore):
@@ -130,9 +157,10 @@ class PassageWriter(VectorStore):
     pass (``Embedder.encode_passages``) and are upserted together.
     """
 
-    def __init__(self, collection: Any, embedder: Any) -> None:
+    def __init__(self, collection: Any, embedder: Any, on_write: Callable[[], None] | None = None) -> None:
         self.collection = collection
         self.embedder = embedder
+        self.on_write = on_write or (lambda: None)
 
     @property
     def embeddings(self) -> Embeddings:
@@ -149,7 +177,10 @@ class PassageWriter(VectorStore):
             spans.append([(s - start, e - start) for s, e in json.loads(d.metadata["sentences"])])
         vectors, sentence_vectors = self.embedder.encode_passages(texts, spans)
         metadatas = [to_record(d, pack_vectors(sv)) for d, sv in zip(documents, sentence_vectors)]
-        self.collection.upsert(ids=ids, embeddings=vectors, metadatas=metadatas)
+        try:
+            self.collection.upsert(ids=ids, embeddings=vectors, metadatas=metadatas)
+        finally:
+            self.on_write()  # even a failed upsert may have written part of the batch
         return ids
 
     def add_texts(self, texts: Iterable[str], metadatas: list[dict] | None = None, *, ids: list[str] | None = None,
@@ -160,7 +191,10 @@ class PassageWriter(VectorStore):
 
     def delete(self, ids: list[str] | None = None, **kwargs: Any) -> bool | None:
         if ids:
-            self.collection.delete(ids=list(ids))
+            try:
+                self.collection.delete(ids=list(ids))
+            finally:
+                self.on_write()
         return True
 
     def similarity_search(self, query: str, k: int = 4, **kwargs: Any) -> list[Document]:
@@ -173,29 +207,106 @@ class PassageWriter(VectorStore):
 
 
 class Store:
-    """The passage collection over one injected client, as a LangChain ``Chroma`` and a writer."""
+    """The passage collection over one injected client, as a LangChain ``Chroma`` and a writer.
 
-    def __init__(self, client: Any, embedder: Embeddings, name: str = "knowledge") -> None:
+    Several processes may use one data folder (``serve`` and a CLI ``ingest``). An
+    embedded Chroma client keeps what it has read in memory and never sees another
+    process's writes ("Error finding id …"), so every write rewrites a stamp file
+    (``stamp``) and a reader that finds it changed calls ``reload()``: a new client
+    (``reopen``), hence a fresh view of the files. A Chroma server needs no new
+    client, but a server restarted empty needs the collection made again, which
+    ``reload()`` does too.
+    """
+
+    def __init__(self, client: Any, embedder: Embeddings, name: str = "knowledge", *,
+                 reopen: Callable[[], Any] | None = None, stamp: Path | None = None,
+                 data_dir: Path | None = None) -> None:
         self.client = client
         self.name = name
         self.embedder = embedder
+        self.data_dir = data_dir
+        self._reopen = reopen
+        self._stamp = stamp
+        self._reload_lock = threading.Lock()
+        # held by an ingest in this process while it writes; a reload then waits for it to end
+        self.write_lock = threading.RLock()
+        self.epoch = 0  # bumped by every reload, so concurrent readers reload once, not once each
+        self._seen = self._read_stamp()
         self._open()
 
     def _open(self) -> None:
         name, embedder = self.name, self.embedder
         try:
-            self.passages = Chroma(
+            passages = Chroma(
                 client=self.client,
                 collection_name=f"{name}_passages",
                 embedding_function=embedder,
                 collection_configuration=COSINE,
             )
         except Exception as exc:
-            raise StoreError(
+            known = faults.explain(exc, self.data_dir) if self.data_dir else None
+            raise known or StoreError(
                 f"Cannot open the collection '{name}_passages' in the vector store: {exc}",
-                "If the store is damaged, move the data folder aside and run `assistant ingest`.",
+                f"If the store is damaged, run `{faults.REBUILD}` to re-create it from your documents.",
             ) from exc
-        self.writer = PassageWriter(self.passages._collection, embedder)
+        # one assignment each: a reader on another thread sees the old collection or the new one
+        self.writer = PassageWriter(passages._collection, embedder, on_write=self.bump)
+        self.passages = passages
+
+    # -- other processes' writes
+    def _read_stamp(self) -> str:
+        if self._stamp is None:
+            return ""
+        try:
+            return self._stamp.read_text(encoding="utf-8")
+        except (OSError, ValueError):
+            return ""
+
+    def bump(self) -> None:
+        """Record that this process wrote to the store (other processes reload when they see it)."""
+        if self._stamp is None:
+            return
+        value = f"{os.getpid()}-{uuid.uuid4().hex}"
+        try:
+            atomic_write_text(self._stamp, value)
+            self._seen = value
+        except OSError as exc:  # a full or read-only disk: the write itself reports that
+            log.debug("could not write the store stamp %s: %s", self._stamp, exc)
+
+    def changed_elsewhere(self) -> bool:
+        """True when another process wrote to the store since this one opened or last reloaded it."""
+        return self._stamp is not None and self._read_stamp() != self._seen
+
+    def reload(self, if_epoch: int | None = None) -> bool:
+        """Open the store afresh so another process's writes are seen; False when it cannot now.
+
+        ``if_epoch``: reload only if nobody reloaded since the caller read ``epoch``
+        (many threads failing on one stale view reload once). Not while an ingest of
+        this process is writing: it sees its own writes, and its writer must stay open.
+        """
+        with self._reload_lock:
+            if if_epoch is not None and if_epoch != self.epoch:
+                return True
+            if not self.write_lock.acquire(blocking=False):
+                return False
+            try:
+                seen = self._read_stamp()
+                if self._reopen is not None:
+                    self.close()  # the last user of an embedded system stops it: the next one reads afresh
+                    self.client = self._reopen()
+                self._open()
+                self._seen = seen
+                self.epoch += 1
+                return True
+            finally:
+                self.write_lock.release()
+
+    def close(self) -> None:
+        """Release the client (an embedded store's files are closed once no client in the process uses them)."""
+        try:
+            self.client.close()
+        except Exception as exc:  # noqa: BLE001 - closing is best effort
+            log.debug("closing the Chroma client failed: %s", exc)
 
     def clear(self) -> None:
         """Delete every passage (the collection is dropped and made anew, which is instant at any size)."""
@@ -203,30 +314,58 @@ class Store:
             self.client.delete_collection(f"{self.name}_passages")
         except Exception as exc:
             if "does not exist" not in str(exc).lower() and "not found" not in str(exc).lower():
-                raise wrap_store_error(exc) from exc
+                raise wrap_store_error(exc, self.data_dir) from exc
+        self.bump()
         self._open()
 
     @classmethod
     def open(cls, settings: Settings, embedder: Embeddings) -> Store:
-        return cls(make_client(settings), embedder, settings.collection)
+        embedded = not settings.chroma_url
+        return cls(make_client(settings), embedder, settings.collection,
+                   reopen=(lambda: make_client(settings)) if embedded else None,
+                   stamp=settings.store_stamp, data_dir=settings.data_dir if embedded else None)
 
     @property
     def passage_collection(self) -> Any:
         return self.passages._collection
 
+    def _read(self, fn: Callable[[Any], Any]) -> Any:
+        """``fn(collection)``; a collection that vanished (a Chroma server restarted empty) is made anew once."""
+        try:
+            return fn(self.passage_collection)
+        except Exception as exc:
+            if not is_missing_collection(exc):
+                raise wrap_store_error(exc, self.data_dir) from exc
+        self._open()
+        try:
+            return fn(self.passage_collection)
+        except Exception as exc:
+            raise wrap_store_error(exc, self.data_dir) from exc
+
     def count(self) -> int:
         """Number of passages stored."""
-        try:
-            return int(self.passage_collection.count())
-        except Exception as exc:
-            raise wrap_store_error(exc) from exc
+        return int(self._read(lambda col: col.count()))
+
+    def ids(self, page: int = 50_000) -> set[str]:
+        """Every record id in the collection (a page at a time: one request per 50k ids)."""
+
+        def read(col: Any) -> set[str]:
+            out: set[str] = set()
+            while True:
+                got = col.get(include=[], limit=page, offset=len(out))["ids"]
+                out.update(got)
+                if len(got) < page:
+                    return out
+
+        return self._read(read)
+
+    def has(self, ids: list[str]) -> set[str]:
+        """Which of ``ids`` the collection holds."""
+        return set(self._read(lambda col: col.get(ids=list(ids), include=[])["ids"])) if ids else set()
 
     def outdated(self) -> bool:
         """True when the store holds records of an older layout (no ``passage`` key), to be re-ingested."""
-        try:
-            got = self.passage_collection.get(limit=1, include=["metadatas"])
-        except Exception as exc:
-            raise wrap_store_error(exc) from exc
+        got = self._read(lambda col: col.get(limit=1, include=["metadatas"]))
         metas = got.get("metadatas") or []
         return bool(metas) and PASSAGE not in (metas[0] or {})
 
@@ -235,27 +374,33 @@ _CONNECTION_ERRORS = ("ConnectError", "ConnectTimeout", "ReadError", "ReadTimeou
                       "WriteError", "PoolTimeout", "ConnectionError", "ConnectionRefusedError")
 
 
+def is_missing_collection(exc: BaseException) -> bool:
+    """True when the collection this client holds no longer exists (dropped, or the server lost it)."""
+    return any(type(e).__name__ == "NotFoundError" or "does not exist" in str(e).lower() for e in faults.chain(exc))
+
+
 def is_connection_error(exc: BaseException) -> bool:
     """True when ``exc`` (or what caused it) is a transport failure, not a bad request."""
-    seen: set[int] = set()
-    cur: BaseException | None = exc
-    while cur is not None and id(cur) not in seen:
-        seen.add(id(cur))
-        if type(cur).__name__ in _CONNECTION_ERRORS or "Could not connect to tenant" in str(cur):
-            return True
-        cur = cur.__cause__ or cur.__context__
-    return False
+    return any(type(e).__name__ in _CONNECTION_ERRORS or "Could not connect to tenant" in str(e)
+               for e in faults.chain(exc))
 
 
-def wrap_store_error(exc: Exception) -> StoreError:
+def wrap_store_error(exc: Exception, data_dir: Path | None = None) -> StoreError:
     """Turn a chromadb/transport failure into a StoreError with a hint.
 
     A lost Chroma server gets its own message: nothing is wrong with the data,
     and the next request reconnects by itself once the server is back (the HTTP
     client opens a new connection per failed one), so the app needs no restart.
+    A full disk or a read-only data folder is named as such (``faults``).
     """
     if isinstance(exc, StoreError):
         return exc
+    known = faults.explain(exc, data_dir) if data_dir is not None else None
+    if known is not None:
+        return known
+    if data_dir is None and faults.is_disk_full(exc):
+        return StoreError(f"The vector store's disk is full: {exc}",
+                          "Free space where the Chroma server keeps its data, then re-run `assistant ingest`.")
     if is_connection_error(exc):
         return StoreError(
             f"Lost the connection to the Chroma server ({type(exc).__name__}: {exc}).",
@@ -264,5 +409,6 @@ def wrap_store_error(exc: Exception) -> StoreError:
         )
     return StoreError(
         f"The vector store failed: {type(exc).__name__}: {exc}",
-        "If you use a Chroma server, check that it is running; otherwise re-run `assistant ingest`.",
+        "If you use a Chroma server, check that it is running; otherwise re-run `assistant ingest` "
+        f"(and `{faults.REBUILD}` if that fails too).",
     )

@@ -87,6 +87,12 @@ class Retrieval:
 
 # -- answers
 
+# Bounds on what one citation carries, so no answer or API reply grows with a source's
+# longest line: the splitter already caps sentences and passages under these (900
+# characters), and a store written before that cap is bounded here.
+MAX_QUOTE_CHARS = 1000
+MAX_CONTEXT_CHARS = 2000
+
 
 @dataclass(frozen=True)
 class Citation:
@@ -117,14 +123,20 @@ class Citation:
            supported: bool = True) -> Citation:
         """The citation of ``passage``'s text between absolute offsets ``start`` and ``end``.
 
-        The quote is cut from the passage itself, so it is verbatim at its offsets by construction.
+        The quote is cut from the passage itself, so it is verbatim at its offsets by construction;
+        quote and context are cut to ``MAX_QUOTE_CHARS`` / ``MAX_CONTEXT_CHARS`` around it.
         """
+        end = min(end, start + MAX_QUOTE_CHARS)
         quote = passage.text[start - passage.start : end - passage.start]
+        ctx_start, ctx_end = passage.start, passage.end
+        if ctx_end - ctx_start > MAX_CONTEXT_CHARS:
+            room = max(0, MAX_CONTEXT_CHARS - (end - start)) // 2
+            ctx_start, ctx_end = max(passage.start, start - room), min(passage.end, end + room)
         return cls(
             n=n, source=passage.title, path=passage.source, passage_id=passage.id, quote=quote, start=start,
-            end=end, score=round(float(score), 4), passage=passage.text, passage_start=passage.start,
-            passage_end=passage.end, supported=supported, date=passage.date, section=passage.section,
-            paragraph=passage.ordinal + 1,
+            end=end, score=round(float(score), 4), passage=passage.text[ctx_start - passage.start : ctx_end - passage.start],
+            passage_start=ctx_start, passage_end=ctx_end, supported=supported, date=passage.date,
+            section=passage.section, paragraph=passage.ordinal + 1,
         )
 
     def to_dict(self) -> dict[str, Any]:

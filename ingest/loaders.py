@@ -13,8 +13,12 @@ carry on with the other files.
 
 from __future__ import annotations
 
+import errno
 import json
+import logging
+import os
 import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +26,10 @@ from assistant.errors import DocumentError
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf")
 META_SUFFIX = ".meta.json"  # sidecar: <file>.meta.json holds {"title": ...}
-MAX_FILE_BYTES = 50 * 1024 * 1024  # larger files are almost always not articles
+MAX_FILE_BYTES = 50 * 1024 * 1024  # larger files are almost always not articles (Settings.max_file_mb)
+MAX_SIDECAR_BYTES = 1024 * 1024  # a title and a date; anything bigger is not a sidecar
+
+log = logging.getLogger(__name__)
 
 _FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.S)
 
@@ -68,7 +75,7 @@ def _sidecar(path: Path) -> dict:
     if not meta.exists():
         return {}
     try:
-        data = json.loads(meta.read_text(encoding="utf-8"))
+        data = json.loads(read_regular(meta, MAX_SIDECAR_BYTES).decode("utf-8"))
     except (OSError, ValueError) as exc:
         raise DocumentError(f"{meta.name}: unreadable metadata ({exc}).", "Fix or delete the .meta.json file.") from exc
     return data if isinstance(data, dict) else {}
@@ -216,22 +223,14 @@ def _load_pdf(path: Path) -> tuple[str, str | None]:
     return reflow_pdf_pages(pages), title or None
 
 
-def load_source(path: Path, knowledge_dir: Path | None = None) -> SourceDoc:
+def load_source(path: Path, knowledge_dir: Path | None = None, max_bytes: int = MAX_FILE_BYTES) -> SourceDoc:
     """Load ``path``; raise DocumentError saying why when it cannot be used."""
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
         raise DocumentError(f"{path.name}: unsupported file type '{suffix or 'none'}'.",
                             f"Supported: {', '.join(SUPPORTED_SUFFIXES)}.")
-    try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise DocumentError(f"{path.name}: too large ({size // 1_000_000} MB).", "Split it into smaller files.")
-        raw = path.read_bytes()
-    except DocumentError:
-        raise
-    except OSError as exc:
-        raise DocumentError(f"{path.name}: cannot be read ({exc.strerror or exc}).", "Check the file's permissions.") from exc
+    raw = read_regular(path, max_bytes)
 
     body_start = 0
     fields: dict = {}
@@ -247,7 +246,7 @@ def load_source(path: Path, knowledge_dir: Path | None = None) -> SourceDoc:
     if not text[body_start:].strip():
         raise DocumentError(f"{path.name}: empty (no text found).",
                             "Scanned PDFs need OCR first; otherwise add text to the file.")
-    sidecar = _sidecar(path)
+    sidecar = _sidecar_or_warn(path)
     title = _field(sidecar, "title") or fields.get("title") or _humanize(path)
     date = _field(sidecar, "date") or fields.get("date") or ""
     resolved = path.resolve()
@@ -262,8 +261,67 @@ def load_source(path: Path, knowledge_dir: Path | None = None) -> SourceDoc:
 
 
 def folder_files(folder: Path) -> list[Path]:
-    """Every file under ``folder`` that ingest reads, sorted: sidecars included, dotfiles (editor swap files) not."""
-    return [f for f in sorted(folder.rglob("*")) if (f.is_file() or f.is_symlink()) and not f.name.startswith(".")]
+    """Every file under ``folder`` that ingest reads, sorted: sidecars included, dotfiles (editor swap files) not.
+
+    Links and special files (FIFOs, devices, sockets) are listed too, so that ingest
+    reports each one it skips, with the reason (``read_regular``).
+    """
+    return [f for f in sorted(folder.rglob("*"))
+            if (f.is_symlink() or not f.is_dir()) and not f.name.startswith(".")]
+
+
+_KINDS = ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISCHR, "a character device"),
+          (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
+
+
+def read_regular(path: Path, max_bytes: int = MAX_FILE_BYTES) -> bytes:
+    """The bytes of ``path`` when it is (or links to) a regular file of at most ``max_bytes``; else DocumentError.
+
+    Why this way: a link in the knowledge folder to ``/dev/zero`` would be read
+    until memory runs out, and one to a FIFO would block forever. The file is
+    opened without blocking (a FIFO then opens at once) and checked on the open
+    descriptor, so what is checked is what is read, and at most ``max_bytes`` + 1
+    bytes are ever read, even from a file that grows meanwhile.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError as exc:
+        raise _unreadable(path, exc) from exc
+    with os.fdopen(fd, "rb") as fh:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            kind = next((name for test, name in _KINDS if test(st.st_mode)), "not a file")
+            raise DocumentError(f"{path.name}: {kind}, not a regular file; skipped.",
+                                "Only regular files are read: put the document itself there, not a link to it.")
+        raw = b"" if st.st_size > max_bytes else fh.read(max_bytes + 1)
+    if st.st_size > max_bytes or len(raw) > max_bytes:
+        size = max(st.st_size, len(raw))
+        raise DocumentError(f"{path.name}: too large ({size / 1024 / 1024:.1f} MB; the limit is "
+                            f"{max_bytes / 1024 / 1024:g} MB).",
+                            "Split it into smaller files, or raise the limit with ASSISTANT_MAX_FILE_MB.")
+    return raw
+
+
+def _unreadable(path: Path, exc: OSError) -> DocumentError:
+    if exc.errno == errno.ELOOP:
+        return DocumentError(f"{path.name}: a symbolic link loop (it leads back to itself); skipped.",
+                             "Remove the link or point it at a real file.")
+    if exc.errno == errno.ENXIO:
+        return DocumentError(f"{path.name}: a socket, not a regular file; skipped.",
+                             "Only regular files are read.")
+    if exc.errno == errno.ENOENT:
+        return DocumentError(f"{path.name}: cannot be read (No such file or directory).",
+                             "If it is a link, its target is missing: fix or remove the link.")
+    return DocumentError(f"{path.name}: cannot be read ({exc.strerror or exc}).", "Check the file's permissions.")
+
+
+def _sidecar_or_warn(path: Path) -> dict:
+    """The sidecar; one that cannot be read loses only its metadata (with a warning), not the document."""
+    try:
+        return _sidecar(path)
+    except DocumentError as exc:
+        log.warning("%s The document is indexed without it.", exc)
+        return {}
 
 
 def discover(paths: list[Path]) -> list[Path]:

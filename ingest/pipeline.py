@@ -13,12 +13,17 @@ After a run over the knowledge folder, a snapshot of it (every file's size and
 mtime, and the splitter's ``LAYOUT``) is saved beside the manifest, so a restart
 can tell in milliseconds whether the folder was edited, or the splitter changed,
 since: ``Ingestor.knowledge_changed()``.
+
+Every run holds the data folder's writer lock (``lock``), first re-fills what
+the store lost compared with the records (``check``), and leaves a marker until
+it ends, so a start after an interrupted run finishes it (``recovery``).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import queue
 import re
 import stat
@@ -32,15 +37,19 @@ from pathlib import Path
 from langchain_core.documents import Document
 from langchain_core.indexing import index
 
+from assistant import faults
 from assistant.errors import DocumentError, StoreError
 from assistant.files import atomic_write_text
 from assistant.settings import Settings
-from assistant.store import Store, wrap_store_error
+from assistant.store import Store
 
+from . import recovery
+from .check import StoreCheck, check_store
 from .loaders import discover, folder_files, load_source
+from .lock import writer_lock
 from .splitter import Passage, split_passages
 
-_LOCK = threading.Lock()  # one ingest at a time per process (web uploads can race)
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -53,6 +62,7 @@ class IngestReport:
     errors: list[tuple[str, str]] = field(default_factory=list)  # (file, reason)
     removed_sources: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    notices: list[str] = field(default_factory=list)  # repairs made on the way, one line each
 
     @property
     def changed(self) -> bool:
@@ -70,17 +80,16 @@ class IngestReport:
         return {
             "files": self.files, "added": self.added, "updated": self.updated, "removed": self.removed,
             "skipped": self.skipped, "errors": [{"file": f, "reason": r} for f, r in self.errors],
-            "removed_sources": self.removed_sources, "seconds": round(self.seconds, 3),
+            "removed_sources": self.removed_sources, "seconds": round(self.seconds, 3), "notices": self.notices,
         }
 
-
-def _record_manager(settings: Settings, namespace: str):
-    from langchain_classic.indexes import SQLRecordManager
-
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    rm = SQLRecordManager(namespace, db_url=f"sqlite:///{settings.record_db}")
-    rm.create_schema()
-    return rm
+    def merge(self, other: IngestReport) -> None:
+        """Add ``other``'s counts to this report (a repair run over files outside this run's roots)."""
+        for name in ("files", "added", "updated", "removed", "skipped"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.errors += other.errors
+        self.removed_sources += other.removed_sources
+        self.notices += other.notices
 
 
 def prefetched(items: Iterator[Document], depth: int = 512) -> Iterator[Document]:
@@ -158,7 +167,7 @@ class Ingestor:
     @cached_property
     def passage_records(self):
         """LangChain's SQL record manager, opened on first use: a start-up freshness check needs none of it."""
-        return _record_manager(self.settings, f"chroma/{self.settings.collection}_passages")
+        return recovery.open_records(self.settings, f"chroma/{self.settings.collection}_passages")
 
     # -- sources manifest: which files are in the store, and the text their offsets index
     @property
@@ -199,8 +208,11 @@ class Ingestor:
         """True when the knowledge folder (or the splitter) differs from what this data folder last ingested.
 
         A data folder that never ingested (a reader of a shared Chroma server) is never
-        "changed": refreshing a store another process owns is not a reader's job.
+        "changed": refreshing a store another process owns is not a reader's job. One
+        whose last ingest did not finish has changed, whatever its snapshot says.
         """
+        if recovery.incomplete_roots(self.settings) is not None:
+            return True
         if not self.manifest_path.exists():
             return False
         try:
@@ -208,6 +220,31 @@ class Ingestor:
         except (OSError, ValueError):
             return True  # ingested by a version that kept no snapshot, or the snapshot is damaged
         return saved != self.snapshot()
+
+    def pending(self) -> list[Path] | None:
+        """What a start-up refresh must ingest, or None when the store is in step with the knowledge folder.
+
+        In order: an ingest that did not finish is finished; a missing knowledge folder
+        (unmounted, renamed) is left alone rather than read as "every file deleted";
+        an empty store is filled; a store lacking passages its records list (quick
+        check) is re-filled; a folder edited since its last ingest is re-indexed.
+        """
+        knowledge = Path(self.settings.knowledge_dir)
+        resumed = recovery.incomplete_roots(self.settings)
+        if resumed is not None:
+            log.warning("The last ingest into %s did not finish; finishing it now.", self.settings.data_dir)
+            if knowledge.is_dir() and knowledge.resolve() not in [Path(r).resolve() for r in resumed]:
+                resumed.append(knowledge)
+            return resumed
+        count = self.store.count()
+        if not knowledge.is_dir():
+            if count:
+                log.warning("knowledge folder %s is missing; answering from the store as it is", knowledge)
+                return None
+            return [knowledge]  # nothing to answer from: the run reports the missing folder
+        if not count or not self.check(full=False).ok or self.knowledge_changed():
+            return [knowledge]
+        return None
 
     def text_file(self, source: str) -> Path:
         return self.settings.sources_dir / (hashlib.sha1(source.encode()).hexdigest()[:16] + ".txt")
@@ -220,11 +257,78 @@ class Ingestor:
             raise DocumentError(f"No ingested text for source '{source}'.", "Run `assistant ingest`.") from exc
 
     # -- the run
-    def run(self, paths: Iterable[Path] | None = None, *, progress: bool = True) -> IngestReport:
-        with _LOCK:
-            return self._run(list(paths) if paths else [self.settings.knowledge_dir], progress)
+    def lock(self, wait: float = 0.0):
+        """The data folder's writer lock (StoreBusy when another process holds it after ``wait`` s)."""
+        return writer_lock(self.settings.ingest_lock, wait)
+
+    def run(self, paths: Iterable[Path] | None = None, *, progress: bool = True, wait: float = 0.0) -> IngestReport:
+        """Ingest ``paths`` (default: the knowledge folder), first re-filling what the store lost.
+
+        Under the writer lock: another process's writes are picked up first (a new
+        client), then the records are checked against the store, and a marker stays
+        in the data folder until the run ends.
+        """
+        roots = list(paths) if paths else [self.settings.knowledge_dir]
+        with self.lock(wait), self.store.write_lock:
+            try:
+                if self.store.changed_elsewhere():
+                    self.store.reload()
+                recovery.mark_incomplete(self.settings, roots)  # before anything is changed
+                check = check_store(self.passage_records, self.store, full=True)
+                extra = self._forget_missing(check, roots) if not check.ok else []
+                if extra:
+                    recovery.mark_incomplete(self.settings, roots + extra)
+                report = self._run(roots, progress)
+                if extra:
+                    report.merge(self._run(extra, False))
+                if not check.ok:
+                    report.notices.insert(0, check.notice())
+                recovery.mark_complete(self.settings)
+            except (StoreError, DocumentError):
+                raise
+            except Exception as exc:
+                raise recovery.explain(exc, self.settings) from exc
+        if report.changed and self.on_change:
+            self.on_change()
+        return report
+
+    def check(self, *, full: bool = False) -> StoreCheck:
+        """Records against store (``check.check_store``); a data folder that never ingested has no records."""
+        if not self.settings.record_db.exists():
+            return StoreCheck(0, 0)
+        try:
+            return check_store(self.passage_records, self.store, full=full)
+        except StoreError:
+            raise
+        except Exception as exc:
+            raise recovery.explain(exc, self.settings) from exc
+
+    def _forget_missing(self, check: StoreCheck, roots: list[Path]) -> list[Path]:
+        """Drop the records of passages the store lacks, so the run re-embeds them; returns files to re-read.
+
+        A source under this run's roots is re-read by the run itself; one elsewhere
+        (an upload, a file given by path) is returned; one whose file is gone loses
+        its records, manifest entry and text, as a deleted file would.
+        """
+        log.warning(check.notice())
+        manifest = self.manifest()
+        resolved = [Path(r).resolve() for r in roots]
+        extra: list[Path] = []
+        for source, keys in sorted(check.missing.items()):
+            for i in range(0, len(keys), 5000):
+                self.passage_records.delete_keys(keys[i : i + 5000])
+            info = manifest.get(source) or {}
+            path = Path(info.get("abs_path") or Path(self.settings.knowledge_dir, source)).resolve()
+            if any(path == r or r in path.parents for r in resolved):
+                continue
+            if path.is_file():
+                extra.append(path)
+            else:
+                self.remove_source(source)
+        return extra
 
     def _run(self, roots: list[Path], progress: bool) -> IngestReport:
+        """One pass of LangChain's ``index()`` over ``roots`` (the caller holds the lock)."""
         t0 = time.perf_counter()
         # taken before reading: an edit made during the run shows up as a change next time
         whole_folder = [Path(r).resolve() for r in roots] == [Path(self.settings.knowledge_dir).resolve()]
@@ -245,7 +349,7 @@ class Ingestor:
                 if bar is not None:
                     bar.update(1)
                 try:
-                    doc = load_source(f, self.settings.knowledge_dir)
+                    doc = load_source(f, self.settings.knowledge_dir, max_bytes=self.settings.max_file_bytes)
                     passages = split_passages(doc.text, doc.path, doc.title, body_start=doc.body_start,
                                               date=doc.date, heading_lines=doc.heading_lines)
                     if not passages:
@@ -275,16 +379,10 @@ class Ingestor:
             report.removed += self._remove_vanished(roots, manifest, report)
             if before is not None:
                 atomic_write_text(self.snapshot_path, json.dumps(before, indent=1, sort_keys=True))
-        except (StoreError, DocumentError):
-            raise
-        except Exception as exc:
-            raise wrap_store_error(exc) from exc
         finally:
             if bar is not None:
                 bar.close()
         report.seconds = time.perf_counter() - t0
-        if report.changed and self.on_change:
-            self.on_change()
         return report
 
     def _remove_vanished(self, roots: list[Path], manifest: dict[str, dict], report: IngestReport) -> int:
@@ -304,32 +402,67 @@ class Ingestor:
         """Forget everything ingested: passages, records, extracted texts and the folder snapshot.
 
         The next ``run`` re-indexes from the sources. Used when the store was written
-        by an older layout, and by ``assistant ingest --rebuild``.
+        by an older layout, and by ``assistant ingest --rebuild``. A records database
+        that cannot be read is set aside (renamed, not deleted) and started anew.
         """
-        with _LOCK:
-            self.store.clear()
-            keys = self.passage_records.list_keys()
-            for i in range(0, len(keys), 5000):
-                self.passage_records.delete_keys(keys[i : i + 5000])
-            for f in (self.manifest_path, self.snapshot_path):
-                f.unlink(missing_ok=True)
-            if self.settings.sources_dir.is_dir():
-                for f in self.settings.sources_dir.glob("*.txt"):
+        with self.lock(), self.store.write_lock:
+            try:
+                self.store.clear()
+                try:
+                    keys = self.passage_records.list_keys()
+                    for i in range(0, len(keys), 5000):
+                        self.passage_records.delete_keys(keys[i : i + 5000])
+                except Exception as exc:
+                    if not faults.is_records_damage(exc):
+                        raise
+                    self._set_records_aside()
+                for f in (self.manifest_path, self.snapshot_path):
                     f.unlink(missing_ok=True)
+                if self.settings.sources_dir.is_dir():
+                    for f in self.settings.sources_dir.glob("*.txt"):
+                        f.unlink(missing_ok=True)
+            except StoreError:
+                raise
+            except Exception as exc:
+                raise recovery.explain(exc, self.settings) from exc
         if self.on_change:
             self.on_change()
 
+    def _set_records_aside(self) -> None:
+        rm = self.__dict__.pop("passage_records", None)
+        if rm is not None:
+            rm.engine.dispose()
+        moved = recovery.set_aside(self.settings.record_db)
+        log.warning("the indexing records database was damaged; set aside as %s", moved)
+
+    def rebuild(self, *, progress: bool = True, wait: float = 0.0) -> IngestReport:
+        """``assistant ingest --rebuild``: wipe store, records and texts, and index every known source again.
+
+        The sources are the knowledge folder and every other file the manifest lists
+        that still exists (uploads, files ingested by path).
+        """
+        knowledge = Path(self.settings.knowledge_dir).resolve()
+        with self.lock(wait):
+            others = sorted({Path(info["abs_path"]) for info in self.manifest().values() if info.get("abs_path")})
+            others = [p for p in others if p.is_file() and knowledge not in p.parents]
+            self.clear()
+            report = self.run(progress=progress)
+            if others:
+                report.merge(self.run(others, progress=False))
+        return report
+
     def remove_source(self, source: str) -> int:
         """Delete every passage and sentence of ``source``; returns passages removed."""
-        keys = self.passage_records.list_keys(group_ids=[source])
-        if keys:
-            self.store.writer.delete(ids=keys)
-            self.passage_records.delete_keys(keys)
-        removed = len(keys)
-        manifest = self.manifest()
-        if manifest.pop(source, None) is not None:
-            self._save_manifest(manifest)
-        self.text_file(source).unlink(missing_ok=True)
+        with self.lock(), self.store.write_lock:
+            keys = self.passage_records.list_keys(group_ids=[source])
+            if keys:
+                self.store.writer.delete(ids=keys)
+                self.passage_records.delete_keys(keys)
+            removed = len(keys)
+            manifest = self.manifest()
+            if manifest.pop(source, None) is not None:
+                self._save_manifest(manifest)
+            self.text_file(source).unlink(missing_ok=True)
         if removed and self.on_change:
             self.on_change()
         return removed

@@ -140,10 +140,68 @@ def _breaks(line: str) -> list[tuple[int, int]]:
         return [(m.start(), m.end()) for m in _FALLBACK.finditer(line)]
 
 
+BREAK_WINDOW = 20_000  # characters handed to the sentence breaker at once; a paragraph is far shorter
+_LAST_SPACE = re.compile(r"\s(?=\S*\Z)")
+_TERMINAL = re.compile(r"[.!?。！？…‼⁇-⁉]")
+
+
+def windowed_breaks(line: str, window: int = BREAK_WINDOW) -> list[tuple[int, int]]:
+    """``_breaks(line)``, fed to the breaker a window at a time so that an enormous line costs linear time.
+
+    Why: a multi-megabyte line with no sentence end (a dump, a minified page)
+    makes the breaker slow and memory-hungry as one "sentence". Each window
+    keeps its complete sentences and starts the next window at its last,
+    possibly cut, sentence, so ordinary text breaks exactly as in one call; a
+    window holding no break at all is cut at its last space (or hard).
+    """
+    if len(line) <= window:
+        return _breaks(line)
+    out: list[tuple[int, int]] = []
+    pos = 0
+    while pos < len(line):
+        chunk = line[pos : pos + window]
+        # no sentence-final mark, no break: skip the breaker (the slow part of an unpunctuated run)
+        spans = _breaks(chunk) if _TERMINAL.search(chunk) else [(0, len(chunk))]
+        if pos + window >= len(line):
+            out.extend((pos + s, pos + e) for s, e in spans)
+            break
+        if len(spans) > 1:
+            keep, step = spans[:-1], spans[-1][0]
+        else:
+            m = _LAST_SPACE.search(chunk)
+            step = m.end() if m and m.start() > 0 else len(chunk)
+            keep = [(0, step)]
+        out.extend((pos + s, pos + e) for s, e in keep)
+        pos += step
+    return out
+
+
+def cap_spans(line: str, spans: list[tuple[int, int]], limit: int = MAX_CHARS) -> list[tuple[int, int]]:
+    """``spans`` with every span longer than ``limit`` cut into pieces of at most ``limit`` characters.
+
+    Why: a sentence is the unit of a quote and a passage holds whole
+    sentences, so text without sentence ends (a long unpunctuated line) would
+    otherwise become one huge passage and one huge quote. Pieces end at the last
+    whitespace within the limit when there is one, and are trimmed like sentences.
+    """
+    out: list[tuple[int, int]] = []
+    for s, e in spans:
+        while e - s > limit:
+            m = _LAST_SPACE.search(line, s, s + limit)
+            cut = m.start() if m and m.start() > s else s + limit
+            out.append((s, cut))
+            s = cut
+            while s < e and line[s].isspace():
+                s += 1
+        if e > s:
+            out.append((s, e))
+    return out
+
+
 def _segment_line(line: str) -> list[tuple[int, int]]:
     """Sentence spans within one line, whitespace trimmed."""
     spans: list[tuple[int, int]] = []
-    for s, e in _breaks(line):
+    for s, e in windowed_breaks(line):
         # trim whitespace so quotes are clean and offsets still match
         while s < e and line[s].isspace():
             s += 1
@@ -155,7 +213,7 @@ def _segment_line(line: str) -> list[tuple[int, int]]:
             spans[-1] = (spans[-1][0], e)
         else:
             spans.append((s, e))
-    return spans or [(0, len(line))]
+    return cap_spans(line, spans or [(0, len(line))])
 
 
 def split_sentences(text: str, start: int = 0, heading_lines: frozenset[int] = frozenset()

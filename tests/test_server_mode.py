@@ -261,3 +261,29 @@ def test_ingest_into_a_server_that_dies_half_way_converges_without_duplicates(ch
     again = bot2.ingest(progress=False)  # converged: nothing left to do
     assert (again.added, again.updated, again.removed) == (0, 0, 0)
     _assert_cited(bot2, bot2.ask(QUESTION))
+
+
+def test_a_server_restarted_empty_is_detected_and_refilled(chroma_server, tmp_path, embedder):
+    """Issue 14: the records still list every passage; the store must be re-filled, not trusted."""
+    knowledge = tmp_path / "knowledge"
+    knowledge.mkdir()
+    shutil.copy(KNOWLEDGE / "japan-russia-ukraine-policy.txt", knowledge)
+    bot = _server_bot(chroma_server.url, tmp_path / "app", embedder, knowledge, "refill")
+    n = bot.store.count()
+    _assert_cited(bot, bot.ask(QUESTION))
+
+    def restart_empty() -> None:
+        chroma_server.kill()
+        shutil.rmtree(chroma_server.path)
+        chroma_server.start()
+
+    restart_empty()
+    assert not bot.ask(QUESTION).answered  # the running app: no crash, an empty store refuses
+    started = _server_bot(chroma_server.url, tmp_path / "app", embedder, knowledge, "refill")  # on start
+    assert started.store.count() == n
+    _assert_cited(started, started.ask(QUESTION))
+
+    restart_empty()
+    report = bot.ingest(progress=False)  # on `assistant ingest`
+    assert report.added == n and "re-filling" in report.notices[0]
+    _assert_cited(bot, bot.ask(QUESTION))
