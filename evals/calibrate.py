@@ -95,18 +95,17 @@ def collect(bot: Assistant, cases: list[dict]) -> list[Question]:
     return out
 
 
-def fit_ranker(groups: list[list[Question]], l2: float, iters: int = 40) -> np.ndarray:
+def fit_ranker(groups: list[list[Question]], l2: float) -> np.ndarray:
     """Conditional-logit weights: per answerable question, softmax mass on its positive candidates.
 
     Each corpus weighs the same in total; the bias (column 0) cancels in a softmax and stays 0.
+    Weights keep the sign of what their feature means (``RANKER_SIGNS``).
     """
     d = len(FEATURES)
-    mask = np.ones(d)
-    mask[0] = 0.0
-    w = np.zeros(d)
     usable = [[q for q in g if not q.case.get("unanswerable") and q.y.sum() > 0] for g in groups]
-    for _ in range(iters):
-        grad, hess = np.zeros(d), np.zeros((d, d))
+
+    def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
+        value, grad = l2 * float(w[1:] @ w[1:]), 2 * l2 * np.r_[0.0, w[1:]]
         for qs in usable:
             a = 1.0 / len(qs)
             for q in qs:
@@ -114,17 +113,39 @@ def fit_ranker(groups: list[list[Question]], l2: float, iters: int = 40) -> np.n
                 p = np.exp(s - s.max())
                 p /= p.sum()
                 pos = q.y > 0
+                value -= a * float(np.log(p[pos].sum()))
                 t = p * pos / p[pos].sum()
-                mp, mt = q.x.T @ p, q.x.T @ t
-                grad -= a * (mt - mp)
-                hess += a * ((q.x.T * p) @ q.x - np.outer(mp, mp))
-        grad += 2 * l2 * w * mask
-        hess += np.diag(2 * l2 * mask + (1 - mask))
-        step = np.linalg.solve(hess, grad) * mask
-        w -= step
-        if np.abs(step).max() < 1e-7:
-            break
-    return w
+                grad -= a * (q.x.T @ t - q.x.T @ p)
+        return value, grad
+
+    return _minimize(loss, d, RANKER_SIGNS, FEATURES, fixed_zero={"bias"})
+
+
+# the sign each weight must keep: evidence that matches the question better may never count against
+# an answer, a contradiction may never count for it (0: either sign). Without these, a small dev set
+# teaches the gate that an exact match is suspicious (near-misses share the question's words).
+RANKER_SIGNS = {"dense": 1, "dense_window": 1, "dense_passage": 1, "lexical": 1, "lexical_window": 1,
+                "lexical_context": 1, "key": 1, "key_window": 1, "key_context": 1, "type": 1, "type_window": 1,
+                "type_x_lexical_window": 1, "rank": 1, "dense_own": 1, "topic_window": 1, "conflict": -1,
+                "attributed_reason": -1}
+GATE_SIGNS = {"top_logit": 1, "dense_window": 1, "dense_passage": 1, "lexical": 1, "lexical_window": 1,
+              "key_context": 1, "type_window": 1, "topic_window": 1, "conflict": -1}
+
+
+def _minimize(loss, d: int, signs: dict[str, int], names: tuple[str, ...],  # noqa: ANN001
+              fixed_zero: set[str] = frozenset()) -> np.ndarray:
+    """``loss`` (value, gradient) minimised by L-BFGS-B within the sign bounds."""
+    from scipy.optimize import minimize
+
+    bounds = []
+    for name in names:
+        sign = signs.get(name, 0)
+        if name in fixed_zero:
+            bounds.append((0.0, 0.0))
+        else:
+            bounds.append((0.0, None) if sign > 0 else (None, 0.0) if sign < 0 else (None, None))
+    res = minimize(loss, np.zeros(d), jac=True, method="L-BFGS-B", bounds=bounds)
+    return res.x
 
 
 def gate_rows(groups: list[list[Question]], ranker: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -148,20 +169,19 @@ def gate_rows(groups: list[list[Question]], ranker: np.ndarray) -> tuple[np.ndar
     return np.asarray(xs), np.asarray(ys), w / w.mean()
 
 
-def fit_logistic(x: np.ndarray, y: np.ndarray, weight: np.ndarray, l2: float = 1.0, iters: int = 50) -> np.ndarray:
-    """Weighted L2-regularised logistic regression by Newton's method (the bias, column 0, is not penalised)."""
-    w = np.zeros(x.shape[1])
-    penalty = np.full(x.shape[1], l2)
-    penalty[0] = 0.0
-    for _ in range(iters):
-        p = 1.0 / (1.0 + np.exp(-np.clip(x @ w, -30, 30)))
-        grad = x.T @ (weight * (p - y)) + penalty * w
-        hess = (x * (weight * p * (1 - p))[:, None]).T @ x + np.diag(penalty + 1e-9)
-        step = np.linalg.solve(hess, grad)
-        w -= step
-        if np.abs(step).max() < 1e-7:
-            break
-    return w
+def fit_logistic(x: np.ndarray, y: np.ndarray, weight: np.ndarray, l2: float = 1.0) -> np.ndarray:
+    """Weighted L2-regularised logistic regression of the gate (the bias, column 0, is not penalised),
+    with weights keeping their features' signs (``GATE_SIGNS``)."""
+
+    def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
+        z = np.clip(x @ w, -30, 30)
+        p = 1.0 / (1.0 + np.exp(-z))
+        eps = 1e-12
+        value = -float(weight @ (y * np.log(p + eps) + (1 - y) * np.log(1 - p + eps))) + 0.5 * l2 * float(w[1:] @ w[1:])
+        grad = x.T @ (weight * (p - y)) + l2 * np.r_[0.0, w[1:]]
+        return value, grad
+
+    return _minimize(loss, x.shape[1], GATE_SIGNS, GATE_FEATURES)
 
 
 class _Memo:
