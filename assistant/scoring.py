@@ -354,6 +354,9 @@ def score_sentences(
         ctx_stems = set().union(*stems) | set(terms(p.section)) | set(terms(p.title)) | set(terms(p.date))
         body = [i for i in range(len(texts)) if i not in p.skip]
         vecs = {i: sentence_vectors.get((p.id, i)) for i in body}
+        # holds a figure, date or name of the asked kind that the question does not already say
+        holds = {i: bool(asked_span(q.kind, query, texts[i])) for i in body}
+        other_year = _other_year(q.asked[0], p)
         for i in body:
             vec = vecs[i]
             dense = float(np.dot(vec, qvec)) if vec is not None else p.dense
@@ -364,13 +367,11 @@ def score_sentences(
             w_vecs = [vecs[j] for j in window if vecs[j] is not None]
             dense_window = float(np.dot(_unit(np.sum(w_vecs, axis=0)), qvec)) if w_vecs else dense
             text = texts[i]
-            # holds a figure, date or name of the asked kind that the question does not already say
-            match = bool(asked_span(q.kind, query, text))
-            match_window = match or any(asked_span(q.kind, query, texts[j]) for j in window if j != i)
+            match = holds[i]
+            match_window = any(holds[j] for j in window)
             lexical_window = coverage(q, w_stems)
             novelty = len(stems[i] - q.stems) / len(stems[i]) if stems[i] else 0.0
             stated = slots(" ".join(texts[j] for j in window) + "\n" + p.section)
-            other_year = _other_year(q.asked[0], p)
             f = np.array([
                 1.0, dense, dense_window, p.dense, coverage(q, stems[i]), lexical_window, coverage(q, ctx_stems),
                 key_coverage(q, stems[i]), key_coverage(q, w_stems), key_coverage(q, ctx_stems),

@@ -25,7 +25,6 @@ import hashlib
 import json
 import logging
 import queue
-import re
 import stat
 import threading
 import time
@@ -40,6 +39,7 @@ from langchain_core.indexing import index
 from assistant import faults
 from assistant.errors import DocumentError, StoreError
 from assistant.files import atomic_write_text
+from assistant.scoring import slots
 from assistant.settings import Settings
 from assistant.store import Store
 
@@ -139,9 +139,6 @@ def prefetched(items: Iterator[Document], depth: int = 512) -> Iterator[Document
 
 
 LAYOUT = 3  # in every record's hash: records written by an older layout are re-embedded once
-
-
-_YEAR = re.compile(r"\b(1[89]\d\d|20\d\d)\b")
 
 
 def passage_documents(p: Passage, years: str = "") -> Document:
@@ -364,7 +361,7 @@ class Ingestor:
                 atomic_write_text(self.text_file(doc.path), doc.text)
                 manifest[doc.path] = {"title": doc.title, "abs_path": str(doc.abs_path),
                                       "sha": hashlib.sha1(doc.text.encode()).hexdigest()}
-                years = " ".join(sorted(set(_YEAR.findall(doc.text + " " + doc.date + " " + doc.title))))
+                years = " ".join(sorted(slots(doc.text + " " + doc.date + " " + doc.title)[0]))
                 yield from (passage_documents(p, years) for p in passages)
 
         try:
