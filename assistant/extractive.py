@@ -150,9 +150,11 @@ class ExtractiveAnswerer:
             r = replace(r, sentences=[alt, *(s for s in r.sentences if s is not alt)])
         kind = answer_type(r.question)
         pieces = self.select(r)
-        if kind in ("number", "money", "date") and not any(figure_match(kind, r.standalone, e.text) for e in pieces):
+        if (kind in ("number", "money", "date") and not WHICH_DOCUMENT.search(r.question)
+                and not any(figure_match(kind, r.standalone, e.text) for e in pieces)):
             # "how many"/"how much money"/"when"/"what share" cannot be answered without a figure
-            # (a percentage, a duration…) or a date the question does not already state
+            # (a percentage, a duration…) or a date the question does not already state; "which document
+            # says how long…" asks for a document, not a figure
             return Answer.refusal(r.question)
         citations = [Citation.of(i + 1, e.first.passage, e.start, e.end, e.score) for i, e in enumerate(pieces)]
         # documents that disagree are told apart by their dates ("… $7.1 billion [1] (2023-03-24) … $7.6 billion [2] (2024-03-04)")

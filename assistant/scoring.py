@@ -32,7 +32,7 @@ from .types import ScoredPassage, ScoredSentence
 
 # a quantity: digits that are not a year, or a number word ("forty-nine", "hundreds")
 QUANTITY = re.compile(
-    r"(?<![\d,.])(?!(?:1[89]|20)\d\d(?!\d))\d[\d,.]*|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
+    r"(?<![\w,.-])(?!(?:1[89]|20)\d\d(?!\d))\d[\d,.]*|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
     r"twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundreds?|thousands?|millions?|billions?|percent|dozens?)\b",
     re.I,
 )
@@ -52,6 +52,10 @@ _MONEY_QUESTION = re.compile(
     r"\b(money|aid|fund(s|ing)?|pledged?|pa(y|id)|costs?|sp(e|a)nd|spent|worth|budget|loans?|grants?|"
     r"dollars|yen|euros|donated?|contributed?|financ(e|ial)|price|package|assistance|support)\b"
 )
+# a span of time: "about 12 minutes", "ten years", "a week", "48-hour"
+DURATION = re.compile(r"\b(?:\d[\d,.]*|an?|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|"
+                      r"several|few|many)[\s-]+(?:\w+[\s-]+)?(?:seconds?|minutes?|hours?|days?|weeks?|months?|years?|decades?)\b",
+                      re.I)
 MONEY = re.compile(r"[$€£¥]\s?\d|\b(dollars?|yen|euros?|pounds? sterling|rubles?|roubles?|USD|JPY|EUR|GBP|US\$)\b")
 
 # a sentence that opens by referring back to the one before it ("It is designed to…", "That amount…")
@@ -159,6 +163,8 @@ def figure_match(kind: str, question: str, text: str) -> bool:
     if kind == "number":
         if asks_percent(question):
             return bool(PERCENT.search(text))
+        if _DURATION_Q.search(question):  # "how long": a span of time, not any number
+            return bool(DURATION.search(text))
         return any(not PERCENT.search(text[m.start() : m.end() + 9]) for m in QUANTITY.finditer(text))
     return type_match(kind, text)
 

@@ -26,13 +26,13 @@ class Tuning:
     # `python -m evals.calibrate` on the development splits of every corpus (never a holdout)
     # to put the sentence that answers first among the candidates.
     ranker: tuple[float, ...] = (
-        0.0, 1.088, 0.275, 0.215, 1.626, 1.043, 1.063, 0.0, 0.021, 0.677, 1.171, 0.475, 0.7, 1.008, -0.197, -0.403,
-        0.0, -0.315, 1.185, 1.166,
+        0.0, 1.128, 0.29, 0.268, 1.819, 1.12, 1.123, 0.0, 0.086, 0.944, 1.281, 0.616, 0.753, 0.986, -0.083, -0.341,
+        0.0, -0.388, 1.463, 1.183,
     )
     # -- the refusal gate: a logistic model over scoring.GATE_FEATURES giving the probability that
     # the question is answerable from the best candidate, fitted the same way.
     gate: tuple[float, ...] = (
-        -6.635, 0.0, 1.102, 4.806, 0.0, 0.0, 5.324, 0.0, -3.654, 0.0,
+        -4.137, 0.0, 0.0, 4.028, 0.0, 0.0, 3.725, 0.0, -3.22, 0.0,
     )
     # Floors under the gate, for questions about something else entirely ("a recipe for miso soup"),
     # which the fitted gate rarely saw: no candidate this close in meaning…
@@ -40,12 +40,12 @@ class Tuning:
     # …or none of the question's words (idf-weighted share) near the best candidate.
     min_lexical: float = 0.05
     # Below this gate probability the sources are taken not to answer.
-    min_prob: float = 0.5
+    min_prob: float = 0.4
 
     # -- shaping the extractive answer
     # A second, separate piece of evidence joins the best one when its ranker logit is within this
     # margin of the best's: near-ties are shown together rather than guessed between.
-    second_margin: float = 1.0
+    second_margin: float = 2.0
     # The sentence after the best one joins it (continuing a "why" answer, or a sentence that refers
     # back to it) when its logit is within this margin of the best's.
     next_margin: float = 4.0

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import string
+import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -54,6 +55,10 @@ DEFINITIONS: list[tuple[str, str]] = [
 
 
 # -- SQuAD v1.1 (official evaluate-v1.1.py), unchanged
+_ASCII_PUNCTUATION = frozenset(string.punctuation)
+_POSSESSIVE = re.compile(r"(?<=\w)['’]s\b")
+
+
 def normalize_answer(s: str) -> str:
     """Lower text and remove punctuation, articles and extra whitespace."""
 
@@ -64,8 +69,11 @@ def normalize_answer(s: str) -> str:
         return " ".join(text.split())
 
     def remove_punc(text: str) -> str:
-        exclude = set(string.punctuation)
-        return "".join(ch for ch in text if ch not in exclude)
+        # a possessive is its noun ("Kihara's warning" holds "Kihara"); typographic quotes and dashes
+        # are punctuation too ("“Beyond Moscow”" holds "Beyond Moscow")
+        text = _POSSESSIVE.sub("", text)
+        return "".join(" " if unicodedata.category(ch).startswith("P") and ch not in string.punctuation else ch
+                       for ch in text if ch not in _ASCII_PUNCTUATION)
 
     def lower(text: str) -> str:
         return text.lower()

@@ -29,11 +29,18 @@ CORPUS_SETS = sorted((ROOT / "evals" / "corpora").glob("*/*.jsonl"))
 
 
 @pytest.fixture(scope="module")
-def runs(bot, corpus_bot):
+def runs(bot, corpus_bot, embedder, tmp_path_factory):
     """Every eval set scored once: the seed sets on the article, each corpus's splits on its own documents."""
+    from assistant import Assistant, Settings
+
     out = {path.name: evaluate(bot, path, progress=False) for path in (PROJECT_SET, HOLDOUT_SET)}
+    bots = {corpus_bot.settings.knowledge_dir.resolve(): corpus_bot}
     for path in CORPUS_SETS:
-        out[path.relative_to(ROOT / "evals").as_posix()] = evaluate(corpus_bot, path, progress=False)
+        knowledge = (path.parent / "knowledge").resolve()
+        if knowledge not in bots:
+            data = tmp_path_factory.mktemp(f"corpus-{path.parent.name}")
+            bots[knowledge] = Assistant(Settings(data_dir=data, knowledge_dir=knowledge), embedder=embedder)
+        out[path.relative_to(ROOT / "evals").as_posix()] = evaluate(bots[knowledge], path, progress=False)
     return out
 
 

@@ -6,7 +6,7 @@ Narrow unit tests (no model): the ranking inputs are given, only the selection r
 from __future__ import annotations
 
 from assistant.extractive import ExtractiveAnswerer
-from assistant.scoring import answer_type, type_match
+from assistant.scoring import QUANTITY, answer_type, figure_match, type_match
 from assistant.types import Retrieval, ScoredPassage, ScoredSentence
 
 
@@ -43,3 +43,17 @@ def test_open_questions_still_draw_on_two_documents():
     best = _sentence("Japan froze the assets of the central bank.", "article.txt", 0.80)
     other = _sentence("Japan also banned exports of semiconductors to Russia.", "brief.txt", 0.78)
     assert _select("What sanctions did Japan impose on Russia and its exports?", best, other) == [best.text, other.text]
+
+
+def test_a_digit_inside_a_name_is_not_a_quantity():
+    # "G7", "Sakhalin-2", "Tu-95" are names: a how-many question is not answered by them
+    assert [x.group() for x in QUANTITY.finditer("At the G7 summit Sakhalin-2 and Tu-95 came up; 63 people, 1,000 yen.")] == [
+        "63", "1,000"]
+    assert not figure_match("number", "How many bombers flew?", "Russia and the G7 argued over Sakhalin-2.")
+
+
+def test_how_long_needs_a_span_of_time():
+    q = "How long did Zelensky speak?"
+    assert figure_match("number", q, "He spoke for about 12 minutes.")
+    assert figure_match("number", q, "The accord has a 10-year term.")
+    assert not figure_match("number", q, "He spoke at the G7 summit in 2023 to 500 lawmakers.")

@@ -50,6 +50,15 @@ def test_presence_is_whole_token_and_ignores_markers():
     assert not m.contains("anything", "")
 
 
+def test_possessives_and_typographic_punctuation_do_not_hide_an_answer():
+    # "Kihara's warning" names Kihara; a title in typographic quotes holds its words
+    assert m.answer_present("It opened with Defense Minister Minoru Kihara's warning. [1]", ["Minoru Kihara"])
+    assert m.answer_present("“Beyond Moscow: How Japan Widened Its Sanctions” (2025-01-20) — …", ["Beyond Moscow"])
+    assert m.answer_present("“Zelensky Tells Japan’s Lawmakers”", ["Zelensky Tells Japan's Lawmakers"])
+    assert not m.answer_present("Its share rose. [1]", ["it"])  # only "'s" after a word is a possessive
+    assert not m.answer_present("Tokyo sent thirty-three drones.", ["three"])
+
+
 def test_word_count_skips_markers():
     assert m.word_count("one two three [1] four [2]") == 4
 

@@ -66,6 +66,19 @@ def test_which_document_names_the_document(corpus_bot):
     assert c.date, "the document's date comes from its sidecar"
 
 
+def test_which_document_about_a_duration_asks_for_a_document_not_a_figure(corpus_bot):
+    # "how long" inside a which-document question names the topic; no span of time is needed
+    ans = corpus_bot.ask("Which file has the surveys on how long Ukrainian evacuees want to stay in Japan?")
+    assert ans.answered, ans.text
+    assert ans.text.startswith(f"“{ans.citations[0].source}”")
+
+
+def test_a_how_long_question_without_a_span_of_time_is_refused(corpus_bot):
+    # the passage is on topic, but no sentence states a duration: "G7" or "2023" is no answer
+    ans = corpus_bot.ask("How long did the G7 leaders' Hiroshima session with the outreach countries last?")
+    assert not ans.answered or any(w in ans.text for w in ("minute", "hour", "day")), ans.text
+
+
 @pytest.mark.parametrize(
     "question",
     [
