@@ -48,9 +48,10 @@ LIST_QUESTION = re.compile(
     r"equipment|sanctions|support|help|aid|assistance|categories|conditions|commitments)\b|\bwhat else\b",
     re.I,
 )
+_DOCUMENT_NOUN = (r"(?:doc|document|article|report|source|brief|briefing|story|piece|paper|text|file|analysis|explainer|"
+                  r"release|press release|feature|wire|publication|outlet|transcript|digest|pdf|page)s?")
 WHICH_DOCUMENT = re.compile(
-    r"\b(which|what) (document|article|report|source|brief|briefing|story|piece|paper|text|file|analysis|explainer|"
-    r"release|feature|wire|publication|outlet)s?\b|\bin which (document|article|report|source)\b|"
+    rf"\b(which|what) {_DOCUMENT_NOUN}\b|\bin which {_DOCUMENT_NOUN}\b|"
     r"\bwhere (can|could|do|would|should) (i|we|you) (read|find|see)\b",
     re.I,
 )

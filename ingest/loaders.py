@@ -116,8 +116,58 @@ _BLOCKS = ("p", "div", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "blockquo
            "header", "footer", "figcaption", "caption", "dd", "dt", "table", "ul", "ol", "br", "hr", "title")
 
 
-def _load_html(path: Path, raw: bytes) -> tuple[str, str | None, frozenset[int]]:
-    """Visible text of an HTML page, one block per line (script/style dropped), and its heading lines.
+# a page's main content must keep at least this many characters to replace the whole page
+_MIN_MAIN_CHARS = 200
+
+
+def _main_content(html: str) -> tuple[str | None, dict[str, str]]:
+    """The article of a saved web page, as HTML, with the title and date its markup gives.
+
+    A page saved from a news or ministry site carries cookie banners, menus, "related
+    articles" and footers around the article; split as text, they become passages
+    that match questions (a related headline) and crowd out the answer. trafilatura
+    finds the main content and keeps its headings, paragraphs, lists and tables.
+    None when it finds too little to be the article (a bare page is then kept whole).
+    """
+    import trafilatura
+
+    try:
+        # a date only from the page's markup (meta tags, <time>): a guessed one would mislabel every citation
+        out = trafilatura.extract(html, output_format="html", include_tables=True, include_comments=False,
+                                  favor_recall=True, with_metadata=True, deduplicate=False,
+                                  date_extraction_params={"extensive_search": False, "original_date": True})
+    except Exception:  # noqa: BLE001 - a page it cannot read is kept whole
+        return None, {}
+    if not out:
+        return None, {}
+    from bs4 import BeautifulSoup
+
+    doc = BeautifulSoup(out, "html.parser")
+    meta = {m.get("name"): (m.get("content") or "").strip() for m in doc.find_all("meta") if m.get("name")}
+    body = doc.body or doc
+    if len(_squash(body.get_text(" "))) < _MIN_MAIN_CHARS:
+        return None, {}
+    return str(body), meta
+
+
+_CHROME_ROLES = {"navigation", "banner", "contentinfo", "complementary", "search", "menu", "menubar"}
+
+
+def _has_boilerplate(soup) -> bool:  # noqa: ANN001 - a BeautifulSoup document
+    """Is this a page saved from a website (menus, footers, link lists) rather than a document written as HTML?
+
+    Only such pages go through main-content extraction: a clean document keeps every
+    heading and line exactly as written (the extractor drops some section headings).
+    """
+    if soup.find(["nav", "aside", "footer", "form"]) or soup.find(attrs={"role": lambda r: r in _CHROME_ROLES}):
+        return True
+    text = len(_squash(soup.get_text(" ")))
+    links = sum(len(_squash(a.get_text(" "))) for a in soup.find_all("a"))
+    return text > 0 and links / text > 0.25
+
+
+def _load_html(path: Path, raw: bytes) -> tuple[str, str | None, frozenset[int], str]:
+    """Visible text of an HTML page's main content, one block per line, its heading lines and its date.
 
     List items start with "• " and a table row becomes one line of cells joined by
     " | ", so neither reads as a heading nor loses its structure.
@@ -125,14 +175,20 @@ def _load_html(path: Path, raw: bytes) -> tuple[str, str | None, frozenset[int]]
     from bs4 import BeautifulSoup, NavigableString
 
     try:
-        soup = BeautifulSoup(_decode(raw, path), "html.parser")
+        html = _decode(raw, path)
+        soup = BeautifulSoup(html, "html.parser")
     except DocumentError:
         raise
     except Exception as exc:
         raise DocumentError(f"{path.name}: cannot parse HTML ({exc}).", "Check the file is valid HTML.") from exc
+    title = soup.title.get_text(" ", strip=True) if soup.title else ""
+    main, meta = _main_content(html) if _has_boilerplate(soup) else (None, {})
+    if main is not None:
+        # the page's own <h1> when it has one (trafilatura keeps it), else the <title> (often "… | Site")
+        title = meta.get("title") or title
+        soup = BeautifulSoup(main, "html.parser")
     for tag in soup(["script", "style", "noscript", "template"]):
         tag.decompose()
-    title = soup.title.get_text(" ", strip=True) if soup.title else ""
     if soup.head:
         soup.head.decompose()
     heading_texts: set[str] = set()
@@ -157,7 +213,8 @@ def _load_html(path: Path, raw: bytes) -> tuple[str, str | None, frozenset[int]]
         if ln in heading_texts:
             headings.add(pos)
         pos += len(ln) + 1
-    return text, title or None, frozenset(headings)
+    date = meta.get("date", "") if main is not None else ""
+    return text, title or None, frozenset(headings), date
 
 
 def _squash(text: str) -> str:
@@ -236,7 +293,7 @@ def load_source(path: Path, knowledge_dir: Path | None = None, max_bytes: int = 
     fields: dict = {}
     headings: frozenset[int] = frozenset()
     if suffix in (".html", ".htm"):
-        text, fields["title"], headings = _load_html(path, raw)
+        text, fields["title"], headings, fields["date"] = _load_html(path, raw)
     elif suffix == ".pdf":
         if not raw.startswith(b"%PDF"):
             raise DocumentError(f"{path.name}: not a PDF (no %PDF header).", "Re-export the PDF.")

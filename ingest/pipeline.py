@@ -138,7 +138,7 @@ def prefetched(items: Iterator[Document], depth: int = 512) -> Iterator[Document
         worker.join()
 
 
-LAYOUT = 3  # in every record's hash: records written by an older layout are re-embedded once
+LAYOUT = 4  # in every record's hash: records written by an older layout are re-embedded once
 
 
 def passage_documents(p: Passage, years: str = "") -> Document:

@@ -87,6 +87,42 @@ def test_html_lists_tables_and_headings(tmp_path: Path):
     assert heading_starts <= set(doc.heading_lines)
 
 
+_ARTICLE = ("Japan on Friday approved a new round of sanctions against Russia, freezing the assets of 36 more "
+            "people and banning exports to dozens of organisations. ") * 3
+
+
+def test_a_saved_web_page_keeps_its_article_and_drops_the_site_around_it(tmp_path: Path):
+    # a page saved from a news site: a cookie banner, menus, related headlines and a footer around the story
+    f = tmp_path / "saved.html"
+    f.write_text(
+        "<html><head><title>Japan widens sanctions | Example News</title>"
+        "<meta property='article:published_time' content='2023-01-27T09:00:00Z'></head><body>"
+        "<div id='cookie-banner'>We use cookies to improve our service. <a href='/privacy'>More info</a></div>"
+        "<nav><ul><li><a href='/'>Home</a></li><li><a href='/world'>World</a></li><li><a href='/asia'>Asia</a></li></ul></nav>"
+        "<article><h1>Japan widens sanctions</h1>"
+        f"<p>{_ARTICLE}</p><p>Deputy Chief Cabinet Secretary Seiji Kihara said Japan would keep tough sanctions in place "
+        "and work with the Group of Seven on the matter for as long as the war continues in Ukraine.</p></article>"
+        "<aside><h2>Related</h2><ul><li><a href='/x'>Japan pledges $9 billion to Atlantis</a></li></ul></aside>"
+        "<footer><p>© Example News. All rights reserved. <a href='/terms'>Terms</a></p></footer></body></html>",
+        encoding="utf-8")
+    doc = load_source(f, tmp_path)
+    assert "Seiji Kihara said Japan would keep tough sanctions" in doc.text
+    for chrome in ("cookies", "Home", "Atlantis", "All rights reserved"):
+        assert chrome not in doc.text, chrome
+    assert doc.title == "Japan widens sanctions"  # the article's headline, not "… | Example News"
+    assert doc.date == "2023-01-27"  # from the page's markup, when no sidecar gives one
+
+
+def test_a_document_written_as_html_is_kept_line_for_line(tmp_path: Path):
+    # no menus or footers: nothing is extracted away, every heading stays (the extractor would drop some)
+    f = tmp_path / "clean.html"
+    f.write_text(f"<html><body><h1>Title</h1><h2>A section</h2><p>{_ARTICLE}</p><h2>Another</h2><p>Short.</p>"
+                 "</body></html>", encoding="utf-8")
+    doc = load_source(f, tmp_path)
+    assert doc.text.splitlines() == ["Title", "A section", _ARTICLE.strip(), "Another", "Short."]
+    assert doc.date == ""
+
+
 def test_a_broken_sidecar_costs_only_its_metadata(tmp_path: Path, caplog):
     f = tmp_path / "a.md"
     f.write_text("Japan acted.\n", encoding="utf-8")
