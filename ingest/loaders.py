@@ -222,6 +222,7 @@ def _squash(text: str) -> str:
 
 
 _PAGE_NUMBER = re.compile(r"^(page\s+)?\d{1,4}(\s*(of|/)\s*\d{1,4})?$|^[-–—]\s*\d{1,4}\s*[-–—]$", re.I)
+_BROKEN_WORD = re.compile(r"[a-z]{2}-$")
 _LIST_ITEM = re.compile(r"^([•·▪◦‣*-]|\(?\d{1,2}[.)]|\(?[a-z][.)])\s")
 
 
@@ -251,7 +252,10 @@ def reflow_pdf_pages(pages: list[str]) -> str:
         if para and _LIST_ITEM.match(ln):  # a new item: the list stays one block, one item a line
             out.append(para)
             para = ""
-        para = f"{para} {ln}" if para and not para.endswith("\n") else ln
+        if para and not para.endswith("\n") and _BROKEN_WORD.search(para) and ln[:1].islower():
+            para = para[:-1] + ln  # a word hyphenated across the line end: "govern-" + "ment"
+        else:
+            para = f"{para} {ln}" if para and not para.endswith("\n") else ln
         nxt = lines[i + 1] if i + 1 < len(lines) else ""
         # a short next line without end punctuation that starts a word in capitals is a heading, not a continuation
         heading_next = len(nxt) < 0.75 * width and nxt[-1:] not in ".!?:;,\"”’)" and nxt[:1].isupper()

@@ -123,6 +123,14 @@ def test_a_document_written_as_html_is_kept_line_for_line(tmp_path: Path):
     assert doc.date == ""
 
 
+def test_a_word_hyphenated_across_pdf_lines_is_joined():
+    # "govern-" / "ment" is one word to search and quote; a hyphen inside a line stays
+    page = ("Japan imposed sanctions on Russian banks and the govern-\nment froze the assets of the central bank in a\n"
+            "coordinated move with its Group of Seven partners, officials said on Tuesday in a well-\nKnown statement.\n")
+    text = reflow_pdf_pages([page])
+    assert "the government froze" in text and "well- Known" in text  # a capital after the hyphen: not a broken word
+
+
 def test_a_broken_sidecar_costs_only_its_metadata(tmp_path: Path, caplog):
     f = tmp_path / "a.md"
     f.write_text("Japan acted.\n", encoding="utf-8")
