@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-UPLOAD_SUFFIXES = (".md", ".txt", ".html", ".pdf")
+UPLOAD_SUFFIXES = (".md", ".txt", ".html", ".pdf", ".docx")
 MAX_NAME_BYTES = 160  # file systems allow 255 bytes per name; leave room for " (99)" and the suffix
 _KEEP = "._- ()"  # besides letters, marks and digits
 

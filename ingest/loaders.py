@@ -24,7 +24,7 @@ from pathlib import Path
 
 from assistant.errors import DocumentError
 
-SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf")
+SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx")
 META_SUFFIX = ".meta.json"  # sidecar: <file>.meta.json holds {"title": ...}
 MAX_FILE_BYTES = 50 * 1024 * 1024  # larger files are almost always not articles (Settings.max_file_mb)
 MAX_SIDECAR_BYTES = 1024 * 1024  # a title and a date; anything bigger is not a sidecar
@@ -284,6 +284,46 @@ def _load_pdf(path: Path) -> tuple[str, str | None]:
     return reflow_pdf_pages(pages), title or None
 
 
+def _load_docx(path: Path) -> tuple[str, str | None, frozenset[int]]:
+    """A Word document's paragraphs and tables in reading order, one block per line, and its heading lines.
+
+    Headings are told by their paragraph style ("Title", "Heading 2"), as Word itself does;
+    list paragraphs start with "• " and a table row is one line of cells joined by " | ",
+    the same shapes the HTML loader gives.
+    """
+    import docx
+    from docx.table import Table
+
+    try:
+        document = docx.Document(str(path))
+        lines: list[tuple[str, bool]] = []  # (text, is a heading)
+        for block in document.iter_inner_content():
+            if isinstance(block, Table):
+                for row in block.rows:
+                    cells = list(dict.fromkeys(_squash(c.text) for c in row.cells))  # merged cells repeat
+                    if any(cells):
+                        lines.append((" | ".join(c for c in cells if c), False))
+                continue
+            text = _squash(block.text)
+            if not text:
+                continue
+            style = (block.style.name if block.style is not None else "") or ""
+            heading = style == "Title" or style.startswith("Heading") or style == "Subtitle"
+            lines.append((("• " + text) if style.startswith("List") else text, heading))
+        title = (document.core_properties.title or "").strip()
+    except Exception as exc:
+        raise DocumentError(f"{path.name}: corrupt or unreadable Word document ({type(exc).__name__}: {exc}).",
+                            "Re-save it from Word as .docx, or save its text as .txt.") from exc
+    if not title:
+        title = next((t for t, h in lines if h), "")
+    headings, pos = set(), 0
+    for text, heading in lines:
+        if heading:
+            headings.add(pos)
+        pos += len(text) + 1
+    return "\n".join(t for t, _ in lines), title or None, frozenset(headings)
+
+
 def load_source(path: Path, knowledge_dir: Path | None = None, max_bytes: int = MAX_FILE_BYTES) -> SourceDoc:
     """Load ``path``; raise DocumentError saying why when it cannot be used."""
     path = Path(path)
@@ -298,6 +338,11 @@ def load_source(path: Path, knowledge_dir: Path | None = None, max_bytes: int = 
     headings: frozenset[int] = frozenset()
     if suffix in (".html", ".htm"):
         text, fields["title"], headings, fields["date"] = _load_html(path, raw)
+    elif suffix == ".docx":
+        if not raw.startswith(b"PK"):
+            raise DocumentError(f"{path.name}: not a Word document (a .docx is a zip archive).",
+                                "Re-save it from Word as .docx.")
+        text, fields["title"], headings = _load_docx(path)
     elif suffix == ".pdf":
         if not raw.startswith(b"%PDF"):
             raise DocumentError(f"{path.name}: not a PDF (no %PDF header).", "Re-export the PDF.")

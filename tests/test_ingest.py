@@ -233,17 +233,20 @@ def test_bad_files_are_reported_and_skipped(tmp_path, embedder):
     (knowledge / "binary.txt").write_bytes(b"\x00\x01\x02garbage\x00" * 50)
     (knowledge / "corrupt.pdf").write_bytes(b"%PDF-1.4\n" + os.urandom(400))
     (knowledge / "fake.pdf").write_bytes(b"this is not a pdf at all")
-    (knowledge / "sheet.docx").write_bytes(b"PK\x03\x04")
+    (knowledge / "sheet.xlsx").write_bytes(b"PK\x03\x04")
+    (knowledge / "broken.docx").write_bytes(b"PK\x03\x04")
     (knowledge / "dangling.txt").symlink_to(tmp_path / "missing-target.txt")
     bot = _assistant(tmp_path, knowledge, embedder)
 
     report = bot.ingest(progress=False)
     reasons = {Path(name).name: reason for name, reason in report.errors}
-    assert set(reasons) == {"empty.txt", "binary.txt", "corrupt.pdf", "fake.pdf", "sheet.docx", "dangling.txt"}
+    assert set(reasons) == {"empty.txt", "binary.txt", "corrupt.pdf", "fake.pdf", "sheet.xlsx", "broken.docx",
+                            "dangling.txt"}
     assert "empty" in reasons["empty.txt"]
     assert "binary" in reasons["binary.txt"]
     assert "PDF" in reasons["corrupt.pdf"] and "PDF" in reasons["fake.pdf"]
-    assert "unsupported" in reasons["sheet.docx"]
+    assert "unsupported" in reasons["sheet.xlsx"]
+    assert "Word document" in reasons["broken.docx"]
     assert "cannot be read" in reasons["dangling.txt"]
     sources = {p["source"]: p["title"] for p in all_passages(bot)}
     assert sources == {"good.md": "Bee Keeping Primer", "kelp.html": "Kelp Farming Notes", "notes.pdf": "Otters"}

@@ -131,6 +131,39 @@ def test_a_word_hyphenated_across_pdf_lines_is_joined():
     assert "the government froze" in text and "well- Known" in text  # a capital after the hyphen: not a broken word
 
 
+def test_a_word_document_reads_in_order_with_its_headings_lists_and_tables(tmp_path: Path):
+    import docx
+
+    d = docx.Document()
+    d.add_heading("Japan's Ukraine support", level=0)
+    d.add_heading("Sanctions", level=1)
+    d.add_paragraph("Japan froze the assets of 36 more people on 27 January 2023.")
+    d.add_paragraph("robots", style="List Bullet")
+    d.add_paragraph("vaccines", style="List Bullet")
+    table = d.add_table(rows=2, cols=2)
+    for (r, c), value in {(0, 0): "Project", (0, 1): "Stake", (1, 0): "Sakhalin-2", (1, 1): "12.5%"}.items():
+        table.cell(r, c).text = value
+    d.add_paragraph("Tokyo kept its stake.")
+    d.save(tmp_path / "brief.docx")
+    doc = load_source(tmp_path / "brief.docx", tmp_path)
+    assert doc.text.splitlines() == ["Japan's Ukraine support", "Sanctions",
+                                     "Japan froze the assets of 36 more people on 27 January 2023.", "• robots",
+                                     "• vaccines", "Project | Stake", "Sakhalin-2 | 12.5%", "Tokyo kept its stake."]
+    assert doc.title == "Japan's Ukraine support"
+    assert set(doc.heading_lines) == {0, doc.text.index("Sanctions")}
+
+
+def test_a_corrupt_word_document_says_what_to_do(tmp_path: Path):
+    from assistant.errors import DocumentError
+
+    (tmp_path / "bad.docx").write_bytes(b"PK\x03\x04 not really a zip")
+    (tmp_path / "text.docx").write_text("plain text renamed", encoding="utf-8")
+    for name in ("bad.docx", "text.docx"):
+        with pytest.raises(DocumentError) as err:
+            load_source(tmp_path / name, tmp_path)
+        assert "Word document" in str(err.value) and "docx" in err.value.hint
+
+
 def test_a_broken_sidecar_costs_only_its_metadata(tmp_path: Path, caplog):
     f = tmp_path / "a.md"
     f.write_text("Japan acted.\n", encoding="utf-8")

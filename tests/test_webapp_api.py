@@ -220,7 +220,7 @@ def test_upload_of_an_unsupported_type_is_refused_by_name(upload_server, tmp_pat
     good = tmp_path / "good-notes.md"
     good.write_text("# Notes\n\nThe Quokka pact covers ferry timetables.\n", encoding="utf-8")
     status = upload_server.client().predict([handle_file(src), handle_file(good)], api_name="/upload")[0]
-    assert "notes.csv: &#x27;.csv&#x27; files are not supported" in status and ".md, .txt, .html, .pdf" in status
+    assert "notes.csv: &#x27;.csv&#x27; files are not supported" in status and ".md, .txt, .html, .pdf, .docx" in status
     assert "Added good-notes.md" in status  # one bad file does not stop the others
     assert not list(upload_server.ui.uploads_dir.rglob("notes.csv"))
 
