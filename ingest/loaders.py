@@ -2,11 +2,13 @@
 
 ``.txt`` and ``.md`` are read verbatim (so citation offsets index the file itself);
 ``.html`` goes through BeautifulSoup (one block per line, list items marked,
-table rows joined) and ``.pdf`` through pypdf, with its layout lines reflowed
-into paragraphs and running headers and page numbers dropped, so a sentence is
-never cut at a line end. The loader also says which lines it knows are
-headings or bylines (HTML ``h1``-``h6``, ``.byline`` …): they become metadata
-for the passages below them, never an answer. Anything unreadable raises
+table rows joined; a page saved from a website is first cut down to its article
+by trafilatura), ``.docx`` through python-docx (the same shapes), and ``.pdf``
+through pypdf, with its layout lines reflowed into paragraphs and running
+headers and page numbers dropped, so a sentence is never cut at a line end. The
+loader also says which lines it knows are headings or bylines (HTML ``h1``-``h6``,
+``.byline``, Word heading styles …): they become metadata for the passages below
+them, never an answer. Anything unreadable raises
 ``DocumentError`` with the reason, so the pipeline can report it by name and
 carry on with the other files.
 """
