@@ -87,6 +87,22 @@ def test_two_unicode_names_upload_side_by_side(library, tmp_path):
     assert_every_passage_quotes_its_text(library.bot)
 
 
+def test_a_word_document_upload_is_searchable_and_quoted_verbatim(library, tmp_path):
+    import docx
+
+    d = docx.Document()
+    d.add_heading("Kestrel programme", level=1)
+    for paragraph in POLICY.split("\n\n"):
+        if paragraph.strip() and not paragraph.startswith("#"):
+            d.add_paragraph(paragraph.strip())
+    (tmp_path / "in").mkdir(parents=True, exist_ok=True)
+    d.save(tmp_path / "in" / "policy.docx")
+    got = library.add(tmp_path / "in" / "policy.docx")
+    assert got.ok, got.message
+    assert_cited(library.bot, "How much does the Kestrel programme pay per sapling?", "300 yen")
+    assert_every_passage_quotes_its_text(library.bot)
+
+
 def test_same_name_replaces_a_different_name_gets_a_suffix(library, tmp_path):
     first = library.add(write(tmp_path / "a", "accord.md", V1))
     assert first.ok and not first.replaced
