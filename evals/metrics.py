@@ -72,7 +72,7 @@ def normalize_answer(s: str) -> str:
         # a possessive is its noun ("Kihara's warning" holds "Kihara"); typographic quotes and dashes
         # are punctuation too ("“Beyond Moscow”" holds "Beyond Moscow")
         text = _POSSESSIVE.sub("", text)
-        return "".join(" " if unicodedata.category(ch).startswith("P") and ch not in string.punctuation else ch
+        return "".join(" " if unicodedata.category(ch).startswith("P") else ch
                        for ch in text if ch not in _ASCII_PUNCTUATION)
 
     def lower(text: str) -> str:

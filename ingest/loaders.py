@@ -122,8 +122,8 @@ _BLOCKS = ("p", "div", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "blockquo
 _MIN_MAIN_CHARS = 200
 
 
-def _main_content(html: str) -> tuple[str | None, dict[str, str]]:
-    """The article of a saved web page, as HTML, with the title and date its markup gives.
+def _main_content(html: str):  # noqa: ANN202 - (a BeautifulSoup element or None, metadata)
+    """The article of a saved web page, as parsed HTML, with the title and date its markup gives.
 
     A page saved from a news or ministry site carries cookie banners, menus, "related
     articles" and footers around the article; split as text, they become passages
@@ -149,7 +149,7 @@ def _main_content(html: str) -> tuple[str | None, dict[str, str]]:
     body = doc.body or doc
     if len(_squash(body.get_text(" "))) < _MIN_MAIN_CHARS:
         return None, {}
-    return str(body), meta
+    return body, meta
 
 
 _CHROME_ROLES = {"navigation", "banner", "contentinfo", "complementary", "search", "menu", "menubar"}
@@ -188,7 +188,7 @@ def _load_html(path: Path, raw: bytes) -> tuple[str, str | None, frozenset[int],
     if main is not None:
         # the page's own <h1> when it has one (trafilatura keeps it), else the <title> (often "… | Site")
         title = meta.get("title") or title
-        soup = BeautifulSoup(main, "html.parser")
+        soup = main
     for tag in soup(["script", "style", "noscript", "template"]):
         tag.decompose()
     if soup.head:
@@ -208,15 +208,19 @@ def _load_html(path: Path, raw: bytes) -> tuple[str, str | None, frozenset[int],
         tag.insert_after(NavigableString("\n"))
     lines = [_squash(ln) for ln in soup.get_text().splitlines()]
     lines = [ln for ln in lines if ln and ln != "•"]
-    text = "\n".join(lines)
-    headings: set[int] = set()
-    pos = 0
-    for ln in lines:
-        if ln in heading_texts:
-            headings.add(pos)
-        pos += len(ln) + 1
+    text, headings = _join_lines([(ln, ln in heading_texts) for ln in lines])
     date = meta.get("date", "") if main is not None else ""
-    return text, title or None, frozenset(headings), date
+    return text, title or None, headings, date
+
+
+def _join_lines(lines: list[tuple[str, bool]]) -> tuple[str, frozenset[int]]:
+    """``(line, is a heading)`` pairs as one text, and the start offsets of its heading lines."""
+    headings, pos = set(), 0
+    for line, heading in lines:
+        if heading:
+            headings.add(pos)
+        pos += len(line) + 1
+    return "\n".join(line for line, _ in lines), frozenset(headings)
 
 
 def _squash(text: str) -> str:
@@ -318,12 +322,8 @@ def _load_docx(path: Path) -> tuple[str, str | None, frozenset[int]]:
                             "Re-save it from Word as .docx, or save its text as .txt.") from exc
     if not title:
         title = next((t for t, h in lines if h), "")
-    headings, pos = set(), 0
-    for text, heading in lines:
-        if heading:
-            headings.add(pos)
-        pos += len(text) + 1
-    return "\n".join(t for t, _ in lines), title or None, frozenset(headings)
+    text, headings = _join_lines(lines)
+    return text, title or None, headings
 
 
 def load_source(path: Path, knowledge_dir: Path | None = None, max_bytes: int = MAX_FILE_BYTES) -> SourceDoc:
