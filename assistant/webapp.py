@@ -23,6 +23,7 @@ Everything stays on the machine: analytics are off, the theme uses system fonts
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
@@ -585,8 +586,9 @@ class ChatUI:
         """
         style = (STATIC / "page.css").read_text(encoding="utf-8")
         script = (STATIC / "chat.js").read_text(encoding="utf-8")
+        accept = json.dumps(",".join(UPLOAD_SUFFIXES))  # the file picker offers what the library takes
         return (f"<style>{style}</style>\n<script>window.assistantQuestionLimit = {int(self.question_limit)};"
-                f"</script>\n<script>{script}</script>")
+                f"window.assistantUploadTypes = {accept};</script>\n<script>{script}</script>")
 
     def launch_kwargs(self) -> dict[str, Any]:
         """What Gradio 6 takes at launch rather than in Blocks(): theme, CSS, head script, limits."""

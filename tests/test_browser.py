@@ -325,6 +325,14 @@ def walk(browser, server, viewport: str) -> dict:
 
         # 5. documents: a good file with a Unicode name and a bad one together; the zone recovers
         walker.open_panel("Documents")
+        # the file picker offers every type the library takes (Word files too), and the zone's label
+        # sits above its icon rather than over it
+        from assistant.library import UPLOAD_SUFFIXES
+
+        pg.wait_for_function("document.querySelector('#upload input[type=file]').getAttribute('accept')")
+        assert pg.get_attribute("#upload input[type=file]", "accept") == ",".join(UPLOAD_SUFFIXES)
+        label, icon = pg.locator("#upload label[data-testid=block-label]"), pg.locator("#upload [data-testid=upload-icon]")
+        assert label.bounding_box()["y"] + label.bounding_box()["height"] <= icon.bounding_box()["y"]
         folder = server.ui.bot.settings.data_dir.parent / f"upload-{viewport}"
         folder.mkdir(exist_ok=True)
         good, bad = folder / "日本の政策.md", folder / "notes.csv"

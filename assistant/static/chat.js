@@ -243,7 +243,7 @@
     syncCounter();
     watchChat();
     var input = document.querySelector("#upload input[type=file]");
-    if (input && !input.getAttribute("accept")) input.setAttribute("accept", ".md,.txt,.html,.pdf");
+    if (input && !input.getAttribute("accept")) input.setAttribute("accept", window.assistantUploadTypes || "");
   }
   document.addEventListener("input", syncCounter, true);
   document.addEventListener("click", function (ev) {
