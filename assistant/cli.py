@@ -137,13 +137,35 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from evals.run import run_eval
 
     settings = settings_from_args(args)
+    if args.compare and len(args.compare) == 2:  # two finished runs: compare only
+        from evals.suite import compare
+
+        print(compare(Path(args.compare[0]), Path(args.compare[1])))
+        return 0
+    if args.all:
+        from evals.suite import DEFAULT_SUITE_OUT, compare, format_suite, load_sets_check, run_suite
+
+        load_sets_check()
+        out = args.out or DEFAULT_SUITE_OUT
+        result = run_suite(settings, out, only=args.only, progress=not args.quiet)
+        print(format_suite(result))
+        print(f"\nwritten to {out}")
+        if args.compare:
+            print("\n" + compare(Path(args.compare[0]), out))
+        return 0
     if "knowledge_dir" in vars(args) and "data_dir" not in vars(args):
         # another corpus gets its own store, so the default one is never mixed with it
         folder = Path(args.knowledge_dir).resolve()
         name = folder.parent.name if folder.name == "knowledge" else folder.name
         settings = settings.model_copy(update={"data_dir": settings.data_dir / "eval-stores" / name})
-    return run_eval(settings, dataset=args.dataset, out=args.out, limit=args.limit, check=args.check,
+    code = run_eval(settings, dataset=args.dataset, out=args.out, limit=args.limit, check=args.check,
                     progress=not args.quiet)
+    if args.compare:
+        from evals.run import DEFAULT_OUT
+        from evals.suite import compare
+
+        print("\n" + compare(Path(args.compare[0]), args.out or DEFAULT_OUT))
+    return code
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
@@ -203,6 +225,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=None, help="score only the first N cases")
     p.add_argument("--check", action="store_true", help="exit 1 when a metric misses evals/thresholds.json")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--all", action="store_true",
+                   help="every eval set (the article's and each corpus's splits, each on its own store), "
+                        "pooled holdouts included (default out: evals/out/suite)")
+    p.add_argument("--only", nargs="+", default=None, metavar="PART",
+                   help="with --all: only the sets whose path contains one of these")
+    p.add_argument("--compare", nargs="+", default=None, metavar="RUN_DIR",
+                   help="list the cases that flipped against an earlier run's folder, with each metric's change "
+                        "and its 95%% bootstrap interval; two folders: compare them without running")
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("feedback", parents=[common], help="what web chat users rated")
