@@ -36,8 +36,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         if args.paths:
             raise AssistantError("--rebuild re-indexes every known source; it takes no paths.",
                                  "Run `assistant ingest --rebuild`, then `assistant ingest PATHS` if needed.")
-        from ingest.lock import writer_lock
-        from ingest.recovery import set_aside_unopenable_store
+        from ingest import set_aside_unopenable_store, writer_lock
 
         with writer_lock(settings.ingest_lock):
             set_aside_unopenable_store(settings)  # logs where a damaged store went
@@ -108,13 +107,13 @@ def cmd_chat(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from .webapp import serve
+    from .web.app import serve
 
     return serve(settings_from_args(args), share=args.share)
 
 
 def cmd_feedback_export(args: argparse.Namespace) -> int:
-    from .conversations import ConversationStore, export_feedback
+    from .web.conversations import ConversationStore, export_feedback
 
     settings = settings_from_args(args)
     db = settings.data_dir / "conversations.sqlite"

@@ -1,11 +1,19 @@
 """The ``Assistant``: the one public entry point of the package.
 
-It wires the injected parts (settings, embedder, store, answerer) into the
-question-answering flow, so that a reader can follow one question here:
-``validate`` → resolve follow-ups (``followup`` or the LLM's ``condense``) →
-``HybridRetriever.search`` → ``scoring.score_sentences`` → ``Answerer.answer``
-(``extractive`` by default, ``generative`` when an LLM is configured) →
-``Answer`` with ``Citation`` s (``types``).
+It wires the injected parts (settings, embedder, store, ranker, answerer) into
+the question-answering flow, so that a reader can follow one question here, in
+three stages and an answer:
+
+1. *Question* — ``validate`` → resolve follow-ups (``answering.followup`` or the
+   LLM's ``condense``) → ``answering.question.analyse``: a frozen ``Question``.
+2. *Evidence* — ``index.retriever.HybridRetriever.search`` → passages →
+   ``answering.evidence.candidates``: sentences with named features.
+3. *Decision* — ``answering.decision.Ranker``: ``rank`` orders the candidates,
+   ``decide`` answers with evidence windows or refuses, and says why.
+
+Then the answerer shapes the decision: ``answering.extractive`` quotes it,
+``answering.generative`` asks an LLM and verifies every sentence → ``Answer``
+with ``Citation`` s (``types``).
 """
 
 from __future__ import annotations
@@ -16,14 +24,16 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .embedder import Embedder
+from .answering.decision import Ranker
+from .answering.evidence import candidates
+from .answering.extractive import ExtractiveAnswerer
+from .answering.question import analyse
 from .errors import AssistantError, InvalidQuestion
-from .extractive import ExtractiveAnswerer
-from .retriever import HybridRetriever, LexicalIndex
-from .scoring import score_sentences
+from .index.embedder import Embedder
+from .index.retriever import HybridRetriever
+from .index.store import Store
 from .settings import Settings
-from .store import Store
-from .text import KeyTerm, aliases, clean_question, key_terms
+from .text import clean_question
 from .tuning import DEFAULT_TUNING, Tuning
 from .types import Answer, Answerer, Retrieval
 
@@ -34,14 +44,6 @@ if TYPE_CHECKING:
 
 
 log = logging.getLogger(__name__)
-
-
-def _in_corpus(term: KeyTerm, lex: LexicalIndex) -> bool:
-    """Does the corpus mention ``term``: the phrase or an alias, else each of its words (typos forgiven)?"""
-    vocab = lex.vocab
-    if any(all(s in vocab for s in alt) for alt in term.alternatives()):
-        return True
-    return all(s in vocab or any(all(w in vocab for w in a) for a in aliases([s])) or lex.near(s) for s in term.stems)
 
 
 class Assistant:
@@ -60,6 +62,7 @@ class Assistant:
         chat_model: Any | None = None,
         answerer: Answerer | None = None,
         tuning: Tuning = DEFAULT_TUNING,
+        ranker: Ranker | None = None,
         auto_ingest: bool | None = None,
     ) -> None:
         self.settings = settings or Settings()
@@ -72,10 +75,12 @@ class Assistant:
             store=self.store, embedder=self.embedder, k=self.settings.top_k, candidates=self.settings.candidates,
             cache_dir=self.settings.lexical_dir / self.settings.collection, tuning=tuning,
         )
-        self.extractive = ExtractiveAnswerer(tuning)
+        # the one component that ranks candidates and decides answer or refuse; both answerers ask it
+        self.ranker = ranker or Ranker(tuning=tuning)
+        self.extractive = ExtractiveAnswerer(self.ranker, tuning)
         self.answerer: Answerer = answerer or self.extractive
         if answerer is None and (chat_model is not None or self.settings.llm):
-            from .generative import GenerativeAnswerer
+            from .answering.generative import GenerativeAnswerer
 
             self.answerer = GenerativeAnswerer.from_settings(
                 self.settings, chat_model=chat_model, fallback=self.extractive, embedder=self.embedder, tuning=tuning
@@ -163,18 +168,24 @@ class Assistant:
         return question.strip()
 
     def retrieve(self, question: str, history: list[dict] | None = None) -> Retrieval:
-        """Resolve follow-ups, find the top passages and score their sentences."""
-        question = clean_question(self.validate(question)) or question
-        standalone = self.answerer.condense(question, history)
+        """The three stages before an answer: the question analysed, its evidence found, the evidence ranked.
+
+        1. *Question*: validated, follow-ups resolved (``Answerer.condense``) and analysed once
+           against the corpus (``answering.question.analyse``).
+        2. *Evidence*: passages by hybrid search (``index.retriever``), their sentences as
+           candidates with named features (``answering.evidence.candidates``).
+        3. *Ranking*: the decision component orders them (``answering.decision.Ranker.rank``);
+           the answerer then asks it to decide (``Ranker.decide``).
+        """
+        text = clean_question(self.validate(question)) or question
+        standalone = self.answerer.condense(text, history)
+        q = analyse(text, standalone, self.retriever.lexical())
         qvec = self.embedder.embed_query_vector(standalone)
         passages = self.retriever.search(standalone, k=self.settings.top_k, query_vector=qvec)
-        lex = self.retriever.lexical()
-        vectors = {(p.id, i): vec for p in passages for i, vec in enumerate(p.sentence_matrix)}
         # a follow-up's own words say what is asked now; the earlier turns only say about what
-        own = self.embedder.embed_query_vector(question) if standalone != question else qvec
-        sentences = score_sentences(question, standalone, qvec, passages, vectors, lex, self.tuning, own_vector=own)
-        missing = [k.text for k in key_terms(question, lex.proper) if k.kind in ("name", "number", "year") and not _in_corpus(k, lex)]
-        return Retrieval(question, standalone, passages, sentences, missing)
+        own = self.embedder.embed_query_vector(text) if standalone != text else qvec
+        found = self.ranker.rank(candidates(q, passages, qvec, own_vector=own))
+        return Retrieval(q, passages, found)
 
     def ask(self, question: str, history: list[dict] | None = None) -> Answer:
         """Answer ``question`` (with optional role/content ``history``) citing source passages."""
@@ -197,7 +208,7 @@ class Assistant:
 
     @staticmethod
     def _finish(ans: Answer, r: Retrieval, t0: float, t1: float) -> None:
-        ans.question = r.question
+        ans.question = r.text
         ans.standalone_question = r.standalone
         ans.timings_ms = {
             "retrieve": round((t1 - t0) * 1000, 2),

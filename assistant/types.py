@@ -1,9 +1,10 @@
 """The types one question passes through, in the order it meets them.
 
-``Retrieval`` (what the retriever found: ``ScoredPassage`` and ``ScoredSentence``)
-goes into an ``Answerer``, which returns an ``Answer`` with ``Citation`` s. They
+``Retrieval`` (the analysed ``Question``, the ``ScoredPassage`` s found and their
+sentences as ``Candidate`` s) goes into an ``Answerer``, which returns an
+``Answer`` with ``Citation`` s. They
 live here, apart from the modules that make them, so a reader finds the whole
-contract in one file, and so that pure text modules (verification, scoring) do
+contract in one file, and so that pure text modules (verification, evidence) do
 not import the store to name a passage.
 
 Plain dataclasses (not pydantic): cheap to build per query and easy to turn
@@ -15,9 +16,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from .answering.question import Question
 
 # -- retrieval
 
@@ -58,31 +62,56 @@ class ScoredPassage:
 
 
 @dataclass
-class ScoredSentence:
-    """One sentence of a retrieved passage, scored as an answer to the question."""
+class Candidate:
+    """One body sentence of a retrieved passage, as a possible answer (``answering.evidence``).
+
+    ``features`` are keyed by the names in ``answering.evidence.FEATURES``; the
+    decision component (``answering.decision.Ranker``) turns them into ``logit``
+    and ``score`` (its softmax share among the question's candidates).
+    """
 
     passage: ScoredPassage
     start: int  # absolute offsets in the source text
     end: int
     text: str
-    score: float
-    dense: float  # cosine of the sentence to the (standalone) question
-    lexical: float  # idf-weighted share of the question's content words it holds
-    type_match: bool = False  # holds the kind of thing asked for (a number for "how many"…)
     index: int = 0  # position of the sentence in its passage
-    features: np.ndarray | None = None  # the ranker's inputs (scoring.FEATURES), for calibration and reports
-    logit: float = 0.0  # the ranker's raw output (score is its softmax share among the candidates)
+    features: dict[str, float] = field(default_factory=dict)
+    logit: float = 0.0  # the ranker's raw output
+    score: float = 0.0  # its share of the question's probability mass among all candidates
+
+    @property
+    def dense(self) -> float:
+        """Cosine of the sentence to the standalone question."""
+        return self.features.get("dense", 0.0)
+
+    @property
+    def lexical(self) -> float:
+        """Idf-weighted share of the question's content words the sentence holds."""
+        return self.features.get("lexical", 0.0)
+
+    @property
+    def key(self) -> tuple[str, int]:
+        """Where it sits: (passage id, sentence index)."""
+        return (self.passage.id, self.index)
 
 
 @dataclass
 class Retrieval:
     """What retrieval found for one question; every answerer starts here."""
 
-    question: str
-    standalone: str  # the question with follow-ups resolved from the conversation
+    question: Question  # analysed once (``answering.question.analyse``)
     passages: list[ScoredPassage]
-    sentences: list[ScoredSentence] = field(default_factory=list)  # best first
-    missing_terms: list[str] = field(default_factory=list)  # names/numbers of the question no source mentions
+    candidates: list[Candidate] = field(default_factory=list)  # best first
+
+    @property
+    def text(self) -> str:
+        """The question as asked."""
+        return self.question.text
+
+    @property
+    def standalone(self) -> str:
+        """The question with follow-ups resolved from the conversation."""
+        return self.question.standalone
 
 
 # -- answers
@@ -167,6 +196,7 @@ class Answer:
     standalone_question: str = ""  # the question after resolving follow-ups from history
     mode: str = "extractive"  # extractive | generative | fallback
     notice: str = ""  # e.g. why a generative answer fell back to the extractive one
+    reason: str = ""  # the decision's step that answered or refused (``answering.decision.STEPS``)
     unsupported: list[str] = field(default_factory=list)  # generated sentences no passage backs
     timings_ms: dict[str, float] = field(default_factory=dict)
 

@@ -97,8 +97,8 @@ def _sample(items: list[str], n: int) -> list[str]:
 def job_ours(spec: dict) -> dict:
     """Ingest the corpus with the assistant, then time unique questions."""
     from assistant import Assistant, Settings
-    from assistant.embedder import Embedder
-    from assistant.store import read_record
+    from assistant.index.embedder import Embedder
+    from assistant.index.store import read_record
     from evals.corpus import sample_questions
 
     t0 = time.perf_counter()
@@ -158,7 +158,7 @@ def job_ours(spec: dict) -> dict:
 
 def job_prepare(spec: dict) -> dict:
     """Export the ONNX files once, so no measured job pays for (or holds the memory of) the export."""
-    from assistant.embedder import Embedder
+    from assistant.index.embedder import Embedder
 
     for backend in ("onnx", "onnx-int8"):
         Embedder(backend=backend, cache_dir=Path(spec["models"]))
@@ -167,7 +167,7 @@ def job_prepare(spec: dict) -> dict:
 
 def job_encode(spec: dict) -> dict:
     """Encoding throughput of one backend on a sample of the corpus passages (no store)."""
-    from assistant.embedder import Embedder
+    from assistant.index.embedder import Embedder
 
     passages = _sample(_corpus_passages(Path(spec["corpus"])), spec["sample"])
     emb = Embedder(backend=spec["backend"], cache_dir=Path(spec["models"]))
@@ -195,7 +195,7 @@ class PlainEmbeddings:
     def __init__(self) -> None:
         from sentence_transformers import SentenceTransformer
 
-        from assistant.embedder import default_model_path
+        from assistant.index.embedder import default_model_path
 
         self.model = SentenceTransformer(str(default_model_path()), device="cpu")
 
@@ -240,7 +240,7 @@ def job_baseline(spec: dict) -> dict:
     ingest_s = time.perf_counter() - t
     words = sum(len(c.page_content.split()) for c in head)
     if rest:
-        from assistant.embedder import Embedder
+        from assistant.index.embedder import Embedder
 
         fast = Embedder(backend="onnx-int8", cache_dir=Path(spec["models"]))
         bulk = Chroma(client=db._client, collection_name="plain", embedding_function=fast)

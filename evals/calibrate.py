@@ -1,7 +1,8 @@
 """python -m evals.calibrate [--write] [--sweep-only]
 
-Fits the sentence ranker (``Tuning.ranker``) and the refusal threshold
-(``Tuning.min_prob``) on the development split of every corpus — the shipped
+Fits the decision component's weights (``assistant/answering/weights.json``: the
+sentence ranker, the refusal gate, its threshold and margins) on the development
+split of every corpus — the shipped
 article's ``evals/dataset.jsonl`` and each ``evals/corpora/<name>/dev.jsonl`` —
 and never on a holdout, which stays unseen so the eval report can say how well
 the fit carries to questions and documents it was not chosen on.
@@ -9,16 +10,18 @@ the fit carries to questions and documents it was not chosen on.
 1. Every candidate sentence the retriever offers for every dev question is
    labelled: positive when it holds the question's support text or an answer
    alias.
-2. The ranker (``scoring.FEATURES``) is fitted as a conditional logit: for each
-   answerable question, the softmax over its candidates should put its mass on
-   the positives (ridge-penalised, Newton's method, each corpus weighted equally).
-3. The gate (``scoring.GATE_FEATURES`` of the best candidate under that ranker)
-   is a logistic regression of "answerable" against "unanswerable".
-4. The gate's threshold is swept end to end: the eval runner scores each dev
-   set with the fitted models at each threshold, and the threshold with the
-   best mean accuracy over the corpora wins.
+2. The ranker (``answering.evidence.FEATURES``) is fitted as a conditional logit:
+   for each answerable question, the softmax over its candidates should put its
+   mass on the positives (ridge-penalised, L-BFGS-B with each weight kept to its
+   feature's sign, each corpus weighted equally).
+3. The gate (``answering.decision.GATE_FEATURES`` of the best candidate under that
+   ranker) is a logistic regression of "answerable" against "unanswerable".
+4. The gate's threshold and the evidence margins are swept end to end: the eval
+   runner scores each dev set at each setting; the threshold is cross-validated
+   over the dev sets and capped by the false-refusal limit.
 
-It prints the values to paste into ``assistant/tuning.py``.
+It prints the values and, with ``--write``, writes them into ``weights.json``
+(the hand-set floors and the notes are kept).
 """
 
 from __future__ import annotations
@@ -32,9 +35,10 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant import Assistant, Settings, Tuning
-from assistant.extractive import ExtractiveAnswerer
-from assistant.scoring import FEATURES, GATE_FEATURES
+from assistant import Assistant, Settings
+from assistant.answering.decision import GATE_FEATURES, Ranker, Weights
+from assistant.answering.evidence import FEATURES
+from assistant.answering.extractive import ExtractiveAnswerer
 from evals.dataset import load_dataset
 from evals.metrics import contains
 from evals.run import EvalRunner
@@ -56,7 +60,7 @@ def _flex(fragment: str) -> re.Pattern[str]:
     return re.compile(r"\s+".join(re.escape(w) for w in fragment.split()), re.I)
 
 
-def label(case: dict, sentence) -> int:  # noqa: ANN001 - a ScoredSentence
+def label(case: dict, sentence) -> int:  # noqa: ANN001 - a Candidate
     """1 when the candidate sentence holds the case's support text or an answer alias, 0 otherwise."""
     if case.get("unanswerable"):
         return 0
@@ -89,9 +93,10 @@ def collect(bot: Assistant, cases: list[dict]) -> list[Question]:
             prior = bot.ask(turn["content"], history=list(history))
             history += [{"role": "user", "content": turn["content"]}, {"role": "assistant", "content": prior.text}]
         r = bot.retrieve(case["question"], history or None)
-        x = np.asarray([s.features for s in r.sentences], dtype=np.float64).reshape(len(r.sentences), len(FEATURES))
-        y = np.asarray([label(case, s) for s in r.sentences], dtype=np.float64)
-        out.append(Question(case, r.question, x, y, bool(r.missing_terms)))
+        x = np.asarray([[c.features[n] for n in FEATURES] for c in r.candidates], dtype=np.float64)
+        x = x.reshape(len(r.candidates), len(FEATURES))
+        y = np.asarray([label(case, c) for c in r.candidates], dtype=np.float64)
+        out.append(Question(case, r.text, x, y, bool(r.question.unknown_terms)))
     return out
 
 
@@ -150,19 +155,14 @@ def _minimize(loss, d: int, signs: dict[str, int], names: tuple[str, ...],  # no
 
 def gate_rows(groups: list[list[Question]], ranker: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Gate features of every question's best candidate under ``ranker``, answerable labels, corpus weights."""
-    from assistant.scoring import gate_features
-    from assistant.types import ScoredSentence
-
     xs, ys, ws = [], [], []
+    cols = [FEATURES.index(name) for name in GATE_FEATURES[2:]]
     for g in groups:
         rows = [q for q in g if len(q.y) and not q.missing]
         for q in rows:
             logits = q.x @ ranker
-            share = np.exp(logits - logits.max())
-            share /= share.sum()
             i = int(np.argmax(logits))
-            top = ScoredSentence(None, 0, 0, "", float(share[i]), 0.0, 0.0, features=q.x[i], logit=float(logits[i]))
-            xs.append(gate_features(q.question, [top]))
+            xs.append(np.r_[1.0, logits[i], q.x[i, cols]])
             ys.append(0.0 if q.case.get("unanswerable") else 1.0)
             ws.append(1.0 / len(rows))
     w = np.asarray(ws)
@@ -185,7 +185,7 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, weight: np.ndarray, l2: float = 1
 
 
 def cross_validated_threshold(groups: list[list[Question]], sets: list[tuple[str, list[dict]]], trials: list,
-                              tuning: Tuning, ranker: np.ndarray, l2: float) -> float:
+                              weights: Weights, ranker: np.ndarray, l2: float) -> float:
     """The gate threshold that does best on dev sets the gate was not fitted on.
 
     Fitted and judged on the same questions, the gate looks surer than it is: on a set written
@@ -197,9 +197,9 @@ def cross_validated_threshold(groups: list[list[Question]], sets: list[tuple[str
     held: dict[float, list[float]] = {t: [] for t in grid}
     for h, (name, cases) in enumerate(sets):
         gx, gy, gw = gate_rows([g for i, g in enumerate(groups) if i != h], ranker)
-        gate_h = tuple(float(v) for v in fit_logistic(gx, gy, gw, l2=l2))
+        gate_h = dict(zip(GATE_FEATURES, (float(v) for v in fit_logistic(gx, gy, gw, l2=l2))))
         for t in grid:
-            trials[h].answerer = ExtractiveAnswerer(replace(tuning, gate=gate_h, min_prob=t))
+            trials[h].answerer = answerer(replace(weights, gate=gate_h, min_prob=t))
             held[t].append(accuracy(trials[h], cases)[0])
         print(f"held out {name}: " + " ".join(f"{t:.2f}:{held[t][-1]:.3f}" for t in grid), flush=True)
     best = max(grid, key=lambda t: (round(float(np.mean(held[t])), 4), -t))
@@ -224,7 +224,7 @@ class _Memo:
     def ask(self, question: str, history: list[dict] | None = None):  # noqa: ANN201
         r = self.retrieve(question, history)
         ans = self.answerer.answer(r, history)
-        ans.question, ans.standalone_question = r.question, r.standalone
+        ans.question, ans.standalone_question = r.text, r.standalone
         return ans
 
     def source_text(self, path: str) -> str:
@@ -242,48 +242,26 @@ def accuracy(bot: Assistant | _Memo, cases: list[dict]) -> tuple[float, float, f
     return acc, recall, frr
 
 
-TUNING_FILE = ROOT / "assistant" / "tuning.py"
+WEIGHTS_FILE = ROOT / "assistant" / "answering" / "weights.json"
 
 
-def write_tuning(values: dict, path: Path = TUNING_FILE) -> None:
-    """Replace the fitted fields' defaults in ``assistant/tuning.py`` (comments and other fields untouched)."""
-    text = path.read_text(encoding="utf-8")
-    for name, value in values.items():
-        if isinstance(value, tuple):
-            body = ", ".join(repr(v) for v in value)
-            lines, line = [], "       "
-            for part in body.split(", "):
-                if len(line) + len(part) + 2 > 116:
-                    lines.append(line.rstrip())
-                    line = "       "
-                line += f" {part},"
-            lines.append(line)
-            new = f"    {name}: tuple[float, ...] = (\n" + "\n".join(lines) + "\n    )\n"
-            pattern = rf"    {name}: tuple\[float, \.\.\.\] = \((?:.|\n)*?\)\n"
-        else:
-            new = f"    {name}: float = {value}\n"
-            pattern = rf"    {name}: float = .*\n"
-        text, n = re.subn(pattern, new, text, count=1)
-        if n != 1:
-            raise SystemExit(f"cannot find the field {name} in {path}")
-    path.write_text(text, encoding="utf-8")
+def answerer(weights: Weights) -> ExtractiveAnswerer:
+    """An extractive answerer deciding with ``weights`` (retrieval, and so the ranking, is unchanged)."""
+    return ExtractiveAnswerer(Ranker(weights))
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data-dir", type=Path, default=ROOT / "data-calibrate", help="stores of the dev corpora")
     ap.add_argument("--l2", type=float, default=0.05, help="ridge penalty of the ranker and the gate")
-    ap.add_argument("--sweep-only", action="store_true", help="keep Tuning.ranker and gate, sweep the rest only")
-    ap.add_argument("--write", action="store_true", help="write the fitted values into assistant/tuning.py")
+    ap.add_argument("--sweep-only", action="store_true", help="keep the ranker and gate weights, sweep the rest only")
+    ap.add_argument("--write", action="store_true", help="write the fitted values into assistant/answering/weights.json")
     ap.add_argument("--max-frr", type=float, default=0.05, help="highest mean false refusal rate a setting may have")
-    ap.add_argument("--second-margins", type=float, nargs="+", default=[0.2, 0.4, 0.7, 1.0])
+    ap.add_argument("--second-margins", type=float, nargs="+", default=[0.2, 0.4, 0.7, 1.0, 2.0])
     ap.add_argument("--next-margins", type=float, nargs="+", default=[1.0, 2.0, 4.0])
     args = ap.parse_args(argv)
 
-    base = Tuning()
-    # a feature added since the last fit starts at weight 0
-    base = replace(base, ranker=tuple(base.ranker[: len(FEATURES)]) + (0.0,) * (len(FEATURES) - len(base.ranker)),
-                   gate=tuple(base.gate[: len(GATE_FEATURES)]) + (0.0,) * (len(GATE_FEATURES) - len(base.gate)))
+    base = Weights.load()
     bots, sets = [], []
     embedder = None
     by_folder: dict[Path, Assistant] = {}
@@ -291,7 +269,7 @@ def main(argv: list[str] | None = None) -> int:
         if knowledge not in by_folder:  # splits of one corpus share its store
             store_dir = args.data_dir / name.split("/")[0]
             by_folder[knowledge] = Assistant(Settings(data_dir=store_dir, knowledge_dir=knowledge), embedder=embedder,
-                                             tuning=base)
+                                             ranker=Ranker(base))
         bot = by_folder[knowledge]
         embedder = bot.embedder
         bots.append(bot)
@@ -305,12 +283,12 @@ def main(argv: list[str] | None = None) -> int:
             have = sum(1 for q in g if q.y.sum() > 0)
             print(f"{name}: {sum(len(q.y) for q in g)} candidates; {have} questions with a positive", flush=True)
         w = fit_ranker(groups, l2=args.l2)
-        ranker = tuple(round(float(v), 3) for v in w)
-        for f, v in zip(FEATURES, ranker):
+        ranker = {f: round(float(v), 3) for f, v in zip(FEATURES, w)}
+        for f, v in ranker.items():
             print(f"  ranker {f:>22} {v:+.3f}")
         gx, gy, gw = gate_rows(groups, w)
-        gate = tuple(round(float(v), 3) for v in fit_logistic(gx, gy, gw, l2=args.l2))
-        for f, v in zip(GATE_FEATURES, gate):
+        gate = {f: round(float(v), 3) for f, v in zip(GATE_FEATURES, fit_logistic(gx, gy, gw, l2=args.l2))}
+        for f, v in gate.items():
             print(f"  gate   {f:>22} {v:+.3f}")
 
     best = None
@@ -318,13 +296,13 @@ def main(argv: list[str] | None = None) -> int:
     grid = [(m2, mn, round(float(t), 2)) for m2 in args.second_margins for mn in args.next_margins
             for t in np.arange(0.05, 0.96, 0.05)]
     fitted = replace(base, ranker=ranker, gate=gate)
-    trials = [_Memo(Assistant(bot.settings, embedder=bot.embedder, store=bot.store, tuning=fitted, auto_ingest=False))
-              for bot in bots]
+    trials = [_Memo(Assistant(bot.settings, embedder=bot.embedder, store=bot.store, ranker=Ranker(fitted),
+                              auto_ingest=False)) for bot in bots]
     for second_margin, next_margin, threshold in grid:
-        tuning = replace(fitted, min_prob=threshold, second_margin=second_margin, next_margin=next_margin)
+        weights = replace(fitted, min_prob=threshold, second_margin=second_margin, next_margin=next_margin)
         scores = []
         for trial, (_, cases) in zip(trials, sets):
-            trial.answerer = ExtractiveAnswerer(tuning)  # retrieval (and its ranking) does not depend on these
+            trial.answerer = answerer(weights)  # retrieval (and its ranking) does not depend on these
             scores.append(accuracy(trial, cases))
         mean = float(np.mean([s[0] for s in scores]))
         frr = float(np.mean([s[2] for s in scores]))
@@ -342,21 +320,19 @@ def main(argv: list[str] | None = None) -> int:
     threshold = best[1]
     if not args.sweep_only and len(sets) > 1:
         held_out = cross_validated_threshold(groups, sets, trials, replace(fitted, second_margin=best[2],
-                                             next_margin=best[3]), np.asarray(ranker), args.l2)
+                                             next_margin=best[3]), np.asarray(list(ranker.values())), args.l2)
         # never above the highest threshold that keeps false refusals within --max-frr on the dev sets
         threshold = min(held_out, max(t for (m2, mn, t), f in feasible.items() if (m2, mn) == best[2:]))
         print(f"threshold {threshold} (held-out choice {held_out}, capped by the false-refusal limit)")
-    values = {"ranker": ranker, "gate": gate, "min_prob": threshold, "second_margin": best[2], "next_margin": best[3]}
-    if args.write:
-        write_tuning(values)
-        print(f"\nwrote {TUNING_FILE}")
-    print("\nPaste into assistant/tuning.py (or run with --write):")
-    print(f"    ranker: tuple[float, ...] = {ranker}")
-    print(f"    gate: tuple[float, ...] = {gate}")
-    print(f"    min_prob: float = {threshold}")
-    print(f"    second_margin: float = {best[2]}")
-    print(f"    next_margin: float = {best[3]}")
+    result = replace(fitted, min_prob=threshold, second_margin=best[2], next_margin=best[3])
+    print(json.dumps({k: v for k, v in result.to_dict().items() if k != "notes"}, indent=2))
     print(f"(mean dev accuracy {best[0]:.3f})")
+    if args.write:
+        notes = dict(result.notes, fitted_on=[name for name, _ in sets])
+        replace(result, notes=notes).save(WEIGHTS_FILE)
+        print(f"\nwrote {WEIGHTS_FILE}")
+    else:
+        print(f"\n(not written: run with --write to replace {WEIGHTS_FILE})")
     return 0
 
 

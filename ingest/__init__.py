@@ -1,10 +1,13 @@
 """Ingest pipeline: load source files, split them into passages, index them in Chroma.
 
-Run it with ``assistant ingest [PATHS...]``.
+Run it with ``assistant ingest [PATHS...]``. The names below are the package's
+interface: the assistant (its CLI, the web layer's uploads) uses nothing else.
 """
 
-from .loaders import SUPPORTED_SUFFIXES, SourceDoc, load_source
+from .loaders import SUPPORTED_SUFFIXES, SourceDoc, discover, load_source
+from .lock import writer_lock
 from .pipeline import Ingestor, IngestReport
+from .recovery import set_aside_unopenable_store
 from .splitter import Passage, split_passages, split_sentences
 
 __all__ = [
@@ -13,7 +16,10 @@ __all__ = [
     "Ingestor",
     "Passage",
     "SourceDoc",
+    "discover",
     "load_source",
+    "set_aside_unopenable_store",
     "split_passages",
     "split_sentences",
+    "writer_lock",
 ]

@@ -18,7 +18,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from assistant.store import Store
+from assistant.index import Store
 
 SAMPLE = 64  # record ids looked up in the store by the quick check
 

@@ -23,9 +23,8 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
-from assistant import faults
 from assistant.errors import StoreBusy
-from assistant.files import atomic_write_text
+from assistant.index import atomic_write_text, faults
 
 # one ingest at a time within a process too (web uploads run on worker threads);
 # re-entrant, so a run may clear or repair the store under the lock it already holds

@@ -36,12 +36,9 @@ from pathlib import Path
 from langchain_core.documents import Document
 from langchain_core.indexing import index
 
-from assistant import faults
 from assistant.errors import DocumentError, StoreError
-from assistant.files import atomic_write_text
-from assistant.scoring import slots
+from assistant.index import Store, atomic_write_text, document_years, faults
 from assistant.settings import Settings
-from assistant.store import Store
 
 from . import recovery
 from .check import StoreCheck, check_store
@@ -361,7 +358,7 @@ class Ingestor:
                 atomic_write_text(self.text_file(doc.path), doc.text)
                 manifest[doc.path] = {"title": doc.title, "abs_path": str(doc.abs_path),
                                       "sha": hashlib.sha1(doc.text.encode()).hexdigest()}
-                years = " ".join(sorted(slots(doc.text + " " + doc.date + " " + doc.title)[0]))
+                years = document_years(doc.text + " " + doc.date + " " + doc.title)
                 yield from (passage_documents(p, years) for p in passages)
 
         try:

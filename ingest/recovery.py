@@ -20,11 +20,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from assistant import faults
 from assistant.errors import StoreError
-from assistant.files import atomic_write_text
+from assistant.index import atomic_write_text, faults, make_client, wrap_store_error
 from assistant.settings import Settings
-from assistant.store import make_client, wrap_store_error
 
 log = logging.getLogger(__name__)
 

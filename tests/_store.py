@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from assistant import Assistant
-from assistant.store import read_record, unpack_vectors
+from assistant.index.store import read_record, unpack_vectors
 
 
 def all_passages(bot: Assistant) -> list[dict]:

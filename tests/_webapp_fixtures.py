@@ -22,7 +22,7 @@ def free_port() -> int:
 @dataclass
 class RunningChat:
     url: str
-    ui: Any  # assistant.webapp.ChatUI
+    ui: Any  # assistant.web.app.ChatUI
     app: Any  # gr.Blocks
 
     def client(self, **kwargs: Any):
@@ -35,7 +35,7 @@ class RunningChat:
 
 @contextmanager
 def running_chat(bot, **ui_kwargs: Any) -> Iterator[RunningChat]:
-    from assistant.webapp import ChatUI
+    from assistant.web.app import ChatUI
 
     ui = ChatUI(bot, **ui_kwargs)
     app = ui.create_app()

@@ -2,6 +2,12 @@
 
 Real-model tests share ``embedder`` (session-scoped) so the model loads once.
 Tests that need their own store call ``make_assistant(tmp_path)``.
+
+Markers: a test that needs a real Chroma server (``server``), headless chromium
+(``browser``), a real LLM server (``llm``) or takes minutes (``slow``) says so; every
+other test is marked ``fast`` here. A plain ``pytest`` runs the fast ones (the
+default ``-m fast`` in pyproject.toml); the README's test command, which CI runs,
+selects every marker explicitly.
 """
 
 from __future__ import annotations
@@ -18,12 +24,19 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 ROOT = Path(__file__).resolve().parents[1]
+HEAVY = ("slow", "server", "browser", "llm")
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if not any(item.get_closest_marker(name) for name in HEAVY):
+            item.add_marker(pytest.mark.fast)
 KNOWLEDGE = ROOT / "knowledge"
 
 
 @pytest.fixture(scope="session")
 def embedder():
-    from assistant.embedder import Embedder
+    from assistant.index.embedder import Embedder
 
     return Embedder()
 

@@ -6,8 +6,9 @@ import pytest
 from langchain_tests.integration_tests import RetrieversIntegrationTests
 
 from assistant import InvalidQuestion
-from assistant.retriever import HybridRetriever
-from assistant.scoring import answer_type, type_match
+from assistant.answering.question import answer_type
+from assistant.answering.spans import type_match
+from assistant.index.retriever import HybridRetriever
 
 
 def assert_citations_valid(bot, ans):

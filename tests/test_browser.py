@@ -216,7 +216,7 @@ class Walk:
 
 
 def walk(browser, server, viewport: str) -> dict:
-    from assistant.webrender import file_name
+    from assistant.web.render import file_name
 
     w, h = VIEWPORTS[viewport]
     ctx = browser.new_context(viewport={"width": w, "height": h}, is_mobile=viewport == "phone",
@@ -327,7 +327,7 @@ def walk(browser, server, viewport: str) -> dict:
         walker.open_panel("Documents")
         # the file picker offers every type the library takes (Word files too), and the zone's label
         # sits above its icon rather than over it
-        from assistant.library import UPLOAD_SUFFIXES
+        from assistant.web.library import UPLOAD_SUFFIXES
 
         pg.wait_for_function("document.querySelector('#upload input[type=file]').getAttribute('accept')")
         assert pg.get_attribute("#upload input[type=file]", "accept") == ",".join(UPLOAD_SUFFIXES)

@@ -10,7 +10,8 @@ import json
 import subprocess
 import sys
 
-from assistant.conversations import (
+from assistant.types import Answer, Citation
+from assistant.web.conversations import (
     NEEDS_LABEL,
     ConversationStore,
     Turn,
@@ -18,7 +19,6 @@ from assistant.conversations import (
     export_feedback,
     shorten,
 )
-from assistant.types import Answer, Citation
 from evals.dataset import load_dataset
 
 

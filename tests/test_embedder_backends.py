@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from assistant import AssistantError
-from assistant.embedder import Embedder
+from assistant.index.embedder import Embedder
 
 ROOT = Path(__file__).resolve().parents[1]
 TEXT = (ROOT / "knowledge" / "japan-russia-ukraine-policy.txt").read_text(encoding="utf-8")

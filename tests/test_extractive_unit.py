@@ -1,30 +1,42 @@
-"""ExtractiveAnswerer.select on hand-made sentences: which second sentence joins the best one.
+"""The decision's window selection on hand-made sentences: which second sentence joins the best one.
 
 Narrow unit tests (no model): the ranking inputs are given, only the selection rule is under test.
 """
 
 from __future__ import annotations
 
-from assistant.extractive import ExtractiveAnswerer
-from assistant.scoring import QUANTITY, answer_type, figure_match, type_match
-from assistant.types import Retrieval, ScoredPassage, ScoredSentence
+from assistant.answering.decision import Ranker
+from assistant.answering.question import analyse
+from assistant.answering.spans import Asked, figure_match
+from assistant.answering.windows import WindowBuilder
+from assistant.lexicon import QUANTITY
+from assistant.types import Candidate, ScoredPassage
 
 
-def _sentence(text: str, source: str, score: float, index: int = 0) -> ScoredSentence:
+class _AnyCorpus:
+    """A corpus that knows every word, each with idf 1: question analysis without a store."""
+
+    proper: set[str] = set()
+    vocab: set[str] = set()
+
+    def idf(self, term: str) -> float:
+        return 1.0
+
+    def near(self, term: str) -> bool:
+        return True
+
+
+def _sentence(text: str, source: str, score: float, index: int = 0) -> Candidate:
     """A candidate with ranker logit ``score * 10``: 0.80 and 0.78 are near-ties, 0.80 and 0.60 are not."""
     passage = ScoredPassage(id=f"{source}-{index}", text=text, source=source, title=source, start=0,
                             end=len(text), sentences=[(0, len(text))])
-    return ScoredSentence(passage=passage, start=0, end=len(text), text=text, score=score, dense=score,
-                          lexical=0.5, index=index, logit=10 * score)
+    return Candidate(passage=passage, start=0, end=len(text), text=text, index=index,
+                     features={"dense": score, "lexical": 0.5}, logit=10 * score, score=score)
 
 
-def _select(question: str, *sentences: ScoredSentence) -> list[str]:
-    kind = answer_type(question)
-    for s in sentences:  # as score_sentences marks them
-        s.type_match = kind != "other" and type_match(kind, s.text)
-    r = Retrieval(question=question, standalone=question, passages=[s.passage for s in sentences],
-                  sentences=list(sentences))
-    return [s.text for s in ExtractiveAnswerer().select(r)]
+def _select(question: str, *sentences: Candidate) -> list[str]:
+    q = analyse(question, question, _AnyCorpus())
+    return [w.text for w in WindowBuilder(q, list(sentences), Ranker().margins).select()]
 
 
 def test_a_settled_figure_is_not_joined_by_another_documents_figure():
@@ -49,11 +61,11 @@ def test_a_digit_inside_a_name_is_not_a_quantity():
     # "G7", "Sakhalin-2", "Tu-95" are names: a how-many question is not answered by them
     assert [x.group() for x in QUANTITY.finditer("At the G7 summit Sakhalin-2 and Tu-95 came up; 63 people, 1,000 yen.")] == [
         "63", "1,000"]
-    assert not figure_match("number", "How many bombers flew?", "Russia and the G7 argued over Sakhalin-2.")
+    assert not figure_match(Asked.read("number", "How many bombers flew?"), "Russia and the G7 argued over Sakhalin-2.")
 
 
 def test_how_long_needs_a_span_of_time():
-    q = "How long did Zelensky speak?"
-    assert figure_match("number", q, "He spoke for about 12 minutes.")
-    assert figure_match("number", q, "The accord has a 10-year term.")
-    assert not figure_match("number", q, "He spoke at the G7 summit in 2023 to 500 lawmakers.")
+    q = Asked.read("number", "How long did Zelensky speak?")
+    assert figure_match(q, "He spoke for about 12 minutes.")
+    assert figure_match(q, "The accord has a 10-year term.")
+    assert not figure_match(q, "He spoke at the G7 summit in 2023 to 500 lawmakers.")

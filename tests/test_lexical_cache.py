@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.retriever import LexicalIndex
+from assistant.index.lexical import LexicalIndex
 from assistant.text import terms
 from tests._docs import MARKDOWN
 

@@ -16,7 +16,7 @@ import pytest
 from _docs import make_pdf
 
 from assistant import Assistant, Settings
-from assistant.library import Library, safe_filename
+from assistant.web.library import Library, safe_filename
 from tests._store import all_passages
 
 V1 = ("# Lighthouse accord\n\nThe lighthouse accord was signed in Tromsø on May 4, 2031 by minister Ada Quill. "

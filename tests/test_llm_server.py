@@ -22,8 +22,8 @@ import pytest
 from _llm_helpers import assert_citations_valid, drain
 
 from assistant import Assistant, Settings
-from assistant.generative import GenerativeAnswerer
-from assistant.verify import split_claims
+from assistant.answering.generative import GenerativeAnswerer
+from assistant.answering.verify import split_claims
 
 pytestmark = [pytest.mark.llm, pytest.mark.slow]
 
@@ -47,7 +47,7 @@ def free_port() -> int:
 @pytest.fixture(scope="module")
 def llm_server(tmp_path_factory):
     """Base URL (``…/v1``) of a running llama.cpp server with SmolLM2; stopped at teardown."""
-    from assistant.llm import smollm2_path
+    from assistant.answering.llm import smollm2_path
 
     port = free_port()
     log = tmp_path_factory.mktemp("llm") / "server.log"

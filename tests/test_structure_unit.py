@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from assistant.extractive import tidy
-from assistant.scoring import answer_type, asked_span, conflicts, slots
-from assistant.text import clean_question, key_terms, words
+from assistant.answering.extractive import tidy
+from assistant.answering.question import answer_type, key_terms
+from assistant.answering.spans import Asked, asked_span, conflicts, slots
+from assistant.text import clean_question, words
 from ingest.loaders import load_source, reflow_pdf_pages
 from ingest.splitter import BODY, HEADING, META, line_kind, split_passages
 
@@ -214,7 +215,7 @@ def test_numbers_match_with_or_without_thousands_separators():
     ],
 )
 def test_asked_span(question, sentence, span):
-    assert asked_span(answer_type(question), question, sentence) == span
+    assert asked_span(Asked.read(answer_type(question), question), sentence) == span
 
 
 def test_answer_types():

@@ -18,9 +18,9 @@ import pytest
 from _webapp_fixtures import free_port, running_chat
 
 from assistant import Answer, Citation, Settings
-from assistant.conversations import shorten
 from assistant.types import Answer as AnswerType
-from assistant.webrender import esc as _esc
+from assistant.web.conversations import shorten
+from assistant.web.render import esc as _esc
 
 Q_REFUGEES = "How many Ukrainians has Japan taken in?"
 Q_AID = "How much financial aid did Japan announce in February?"
@@ -115,7 +115,7 @@ def _chat(ui, question, session):
 
 
 def test_chat_shows_the_question_at_once_then_streams_word_by_word(bot, tmp_path):
-    from assistant.webapp import ChatSession, ChatUI
+    from assistant.web.app import ChatSession, ChatUI
 
     ui = ChatUI(bot)
     ui.store = type(ui.store)(tmp_path / "c.sqlite")  # this test's own conversations
@@ -145,7 +145,7 @@ def test_chat_shows_the_question_at_once_then_streams_word_by_word(bot, tmp_path
 
 
 def test_a_bad_question_stays_in_the_box_with_the_reason(bot, tmp_path):
-    from assistant.webapp import ChatSession, ChatUI
+    from assistant.web.app import ChatSession, ChatUI
 
     ui = ChatUI(bot)
     session = ChatSession(owner="browser:test")
@@ -271,8 +271,8 @@ def _citation(**kw) -> Citation:
 
 
 def test_rendering_escapes_document_text_and_never_shows_a_server_path():
-    from assistant.conversations import Turn
-    from assistant.webrender import highlight_passage, render_log, render_sources
+    from assistant.web.conversations import Turn
+    from assistant.web.render import highlight_passage, render_log, render_sources
 
     c = _citation(path="/srv/data/uploads/ab12/p.txt", date="2024-03-01", section="Refugees", paragraph=3)
     assert highlight_passage(c) == 'A &lt;b&gt;x&lt;/b&gt; <mark class="quote">B</mark> C'
@@ -293,7 +293,7 @@ def test_rendering_escapes_document_text_and_never_shows_a_server_path():
 
 def test_parse_auth_safe_filenames_and_sizes():
     from assistant import AssistantError
-    from assistant.webapp import human_size, parse_auth, safe_filename
+    from assistant.web.app import human_size, parse_auth, safe_filename
 
     assert [human_size(n) for n in (12, 4608, 10 * 1024 * 1024)] == ["12 bytes", "4.5 KB", "10 MB"]
     assert parse_auth("alice:s3:cret") == ("alice", "s3:cret")

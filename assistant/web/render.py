@@ -13,10 +13,10 @@ import html
 import re
 from pathlib import Path
 
+from ..text import MARKER, strip_markers
+from ..types import Answer, Citation
 from .conversations import Turn, shorten
 from .library import DocumentInfo
-from .text import MARKER, strip_markers
-from .types import Answer, Citation
 
 HEADING_CHARS = 80  # long questions are shortened in headings; the chat shows them whole
 

@@ -35,8 +35,8 @@ from typing import Any
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
-from . import offline
-from .errors import AssistantError
+from .. import offline
+from ..errors import AssistantError
 from .files import temp_path
 
 offline.apply()
@@ -59,7 +59,7 @@ def default_model_path() -> Path:
 
 def default_cache_dir() -> Path:
     """Where exported ONNX files go: ``<data_dir>/models`` of the default settings."""
-    from .settings import Settings
+    from ..settings import Settings
 
     return Settings().data_dir / "models"
 

@@ -34,9 +34,9 @@ from typing import Protocol
 
 import numpy as np
 
-from .text import terms
-from .tuning import DEFAULT_TUNING, Tuning
-from .types import ScoredPassage
+from ..text import terms
+from ..tuning import DEFAULT_TUNING, Tuning
+from ..types import ScoredPassage
 
 # LLM output is parsed leniently: "[1]", "[ 2 ]", "[1, 3]", "[1;2]"
 LLM_MARKER = re.compile(r"\[\s*(\d{1,3}(?:\s*[,;]\s*\d{1,3})*)\s*\]")

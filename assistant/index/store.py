@@ -23,21 +23,21 @@ import logging
 import os
 import threading
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
 import numpy as np
-from langchain_chroma import Chroma
 from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
 from langchain_core.vectorstores import VectorStore
 
-from . import faults, offline
-from .errors import StoreError
+from .. import offline
+from ..errors import StoreError
+from ..settings import Settings
+from . import faults
 from .files import atomic_write_text
-from .settings import Settings
 
 offline.apply()
 log = logging.getLogger(__name__)
@@ -207,7 +207,11 @@ class PassageWriter(VectorStore):
 
 
 class Store:
-    """The passage collection over one injected client, as a LangChain ``Chroma`` and a writer.
+    """The passage collection over one injected chromadb client: typed reads, and a LangChain writer.
+
+    Readers (the retriever, ingest's checks) call ``count``, ``ids``, ``records``,
+    ``query``, ``get`` and ``has``; each goes through ``_read``, the one place that
+    touches the collection and turns its failures into ``StoreError`` s.
 
     Several processes may use one data folder (``serve`` and a CLI ``ingest``). An
     embedded Chroma client keeps what it has read in memory and never sees another
@@ -235,23 +239,19 @@ class Store:
         self._open()
 
     def _open(self) -> None:
-        name, embedder = self.name, self.embedder
+        name = f"{self.name}_passages"
         try:
-            passages = Chroma(
-                client=self.client,
-                collection_name=f"{name}_passages",
-                embedding_function=embedder,
-                collection_configuration=COSINE,
-            )
+            # no embedding function: vectors always come from our embedder (``PassageWriter``, the retriever)
+            collection = self.client.get_or_create_collection(name=name, embedding_function=None, configuration=COSINE)
         except Exception as exc:
             known = faults.explain(exc, self.data_dir) if self.data_dir else None
             raise known or StoreError(
-                f"Cannot open the collection '{name}_passages' in the vector store: {exc}",
+                f"Cannot open the collection '{name}' in the vector store: {exc}",
                 f"If the store is damaged, run `{faults.REBUILD}` to re-create it from your documents.",
             ) from exc
         # one assignment each: a reader on another thread sees the old collection or the new one
-        self.writer = PassageWriter(passages._collection, embedder, on_write=self.bump)
-        self.passages = passages
+        self.writer = PassageWriter(collection, self.embedder, on_write=self.bump)
+        self._collection = collection
 
     # -- other processes' writes
     def _read_stamp(self) -> str:
@@ -327,10 +327,15 @@ class Store:
 
     @property
     def passage_collection(self) -> Any:
-        return self.passages._collection
+        """Chroma's collection itself, for code that must reach past the typed reads (benchmarks, tests)."""
+        return self._collection
 
     def _read(self, fn: Callable[[Any], Any]) -> Any:
-        """``fn(collection)``; a collection that vanished (a Chroma server restarted empty) is made anew once."""
+        """``fn(collection)``: every read of Chroma's collection goes through here.
+
+        A failure becomes a ``StoreError`` with a hint (``wrap_store_error``); a collection
+        that vanished (a Chroma server restarted empty) is made anew once.
+        """
         try:
             return fn(self.passage_collection)
         except Exception as exc:
@@ -358,6 +363,27 @@ class Store:
                     return out
 
         return self._read(read)
+
+    def records(self, page: int = 5000) -> Iterator[tuple[str, dict[str, Any]]]:
+        """(id, metadata) of every passage, a page at a time (what the BM25 mirror is built from)."""
+        count = self.count()
+        for offset in range(0, count, page):
+            got = self._read(lambda col, o=offset: col.get(include=["metadatas"], limit=page, offset=o))
+            yield from zip(got["ids"], got["metadatas"])
+
+    def query(self, vector: np.ndarray, n: int) -> list[tuple[str, dict[str, Any], float]]:
+        """The ``n`` passages nearest ``vector``: (id, metadata, cosine distance), nearest first."""
+        got = self._read(lambda col: col.query(query_embeddings=[vector.tolist()], n_results=n,
+                                               include=["metadatas", "distances"]))
+        return list(zip(got["ids"][0], got["metadatas"][0], got["distances"][0]))
+
+    def get(self, ids: list[str]) -> list[tuple[str, dict[str, Any], np.ndarray]]:
+        """(id, metadata, vector) of the passages ``ids`` that exist."""
+        if not ids:
+            return []
+        got = self._read(lambda col: col.get(ids=list(ids), include=["metadatas", "embeddings"]))
+        return [(rid, meta, np.asarray(emb, dtype=np.float32))
+                for rid, meta, emb in zip(got["ids"], got["metadatas"], got["embeddings"])]
 
     def has(self, ids: list[str]) -> set[str]:
         """Which of ``ids`` the collection holds."""

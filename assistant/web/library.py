@@ -31,11 +31,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import AssistantError
-from .files import atomic_copy, atomic_write_text
+from ..errors import AssistantError
+from ..index.files import atomic_copy, atomic_write_text
 
 if TYPE_CHECKING:
-    from .core import Assistant
+    from ..core import Assistant
 
 log = logging.getLogger(__name__)
 

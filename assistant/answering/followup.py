@@ -8,19 +8,9 @@ The current question's words come first, so they still dominate scoring.
 
 from __future__ import annotations
 
-import re
-
-from .text import strip_markers, terms
-from .types import is_refusal
-
-_ANAPHORA = re.compile(
-    r"\b(it|its|it's|he|him|his|she|her|hers|they|them|their|theirs|this|that|these|those|there|then|"
-    r"the same|such|so|also|too|else|other|another|more|further)\b",
-    re.I,
-)
-_CONTINUATION = re.compile(r"^\s*(and|but|so|also|what about|how about|why|how come|what else|anything else)\b", re.I)
-# names in the last reply to carry into a follow-up: "Fumio Kishida", "NATO"
-_PROPER_NAME = re.compile(r"\b[A-Z][a-z]+(?:\s+[A-Z][a-z]+)+\b|\b[A-Z]{2,}\b")
+from .. import lexicon as lx
+from ..text import strip_markers, terms
+from ..types import is_refusal
 
 
 def message_text(message: dict) -> str:
@@ -31,7 +21,7 @@ def message_text(message: dict) -> str:
 
 
 def is_followup(question: str) -> bool:
-    return bool(_ANAPHORA.search(question) or _CONTINUATION.search(question) or len(terms(question)) <= 1)
+    return bool(lx.ANAPHORA.search(question) or lx.CONTINUATION.search(question) or len(terms(question)) <= 1)
 
 
 def resolve(question: str, history: list[dict] | None) -> str:
@@ -50,7 +40,7 @@ def resolve(question: str, history: list[dict] | None) -> str:
             break
     names: list[str] = []
     if replies and not is_refusal(replies[-1]):
-        for name in _PROPER_NAME.findall(strip_markers(replies[-1])):
+        for name in lx.PROPER_NAME.findall(strip_markers(replies[-1])):
             if name not in names and name not in question:
                 names.append(name)
     parts = [question.strip(), *reversed(context)]

@@ -2,7 +2,7 @@
 
 Why the shape: ``ChatUI`` holds no question-answering logic, only presentation
 (streaming, citation cards, refusals, documents, conversations), so the UI and
-the Python API can never disagree. HTML comes from ``webrender`` (pure
+the Python API can never disagree. HTML comes from ``render`` (pure
 functions), uploads go through ``library`` (names, write-index-swap), and
 conversations and feedback through ``conversations`` (SQLite). ``create_app()``
 builds the ``gr.Blocks`` without starting a server, so tests and programs can
@@ -36,19 +36,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import offline
+from .. import offline
 
 offline.apply()  # before Gradio reads its analytics switch
 
 import gradio as gr  # noqa: E402
 
+from ..core import Assistant  # noqa: E402
+from ..errors import AssistantError, InvalidQuestion  # noqa: E402
+from ..settings import Settings  # noqa: E402
+from ..types import Answer  # noqa: E402
 from .conversations import ConversationStore, Turn, shorten  # noqa: E402
-from .core import Assistant  # noqa: E402
-from .errors import AssistantError, InvalidQuestion  # noqa: E402
 from .library import UPLOAD_SUFFIXES, Library, human_size, safe_filename  # noqa: E402
-from .settings import Settings  # noqa: E402
-from .types import Answer  # noqa: E402
-from .webrender import (  # noqa: E402
+from .render import (  # noqa: E402
     esc,
     render_documents,
     render_error,

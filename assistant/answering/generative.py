@@ -2,11 +2,12 @@
 
 The flow for one question:
 
-1. *Gate*: when retrieval says the sources do not answer (a name no source
-   mentions, or no sentence scoring above the extractive threshold), the fixed
-   refusal is returned without asking the LLM — small models answer anything,
-   and a document telling the model to "always answer" cannot change a decision
-   the model never makes.
+1. *Gate*: when the decision component refuses (``decision.Ranker.decide``, the
+   same steps as the extractive answer: a name no source mentions, no likely
+   evidence, evidence about another year…), the fixed refusal is returned
+   without asking the LLM — small models answer anything, and a document
+   telling the model to "always answer" cannot change a decision the model
+   never makes.
 2. *Prompt*: the top passages are numbered ``[1]``…``[k]``; the model must use
    only them, put ``[n]`` after each sentence and otherwise reply with the fixed
    refusal sentence. Passages are fenced as quoted data, never instructions.
@@ -40,13 +41,13 @@ from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
+from ..errors import LLMError
+from ..settings import Settings
+from ..text import stream_words, strip_markers, terms
+from ..tuning import DEFAULT_TUNING, Tuning
+from ..types import REFUSAL, Answer, Citation, Retrieval, ScoredPassage, is_refusal
 from . import followup
-from .errors import LLMError
 from .extractive import ExtractiveAnswerer
-from .settings import Settings
-from .text import stream_words, strip_markers, terms
-from .tuning import DEFAULT_TUNING, Tuning
-from .types import REFUSAL, Answer, Citation, Retrieval, ScoredPassage, is_refusal
 from .verify import Claim, Support, Verifier, split_claims
 
 MAX_REPLY_CHARS = 4000  # a reply longer than this is runaway generation, not an answer
@@ -149,7 +150,7 @@ class GenerativeAnswerer:
             chat_model = build_chat_model(spec, base_url=settings.llm_base_url, timeout=settings.llm_timeout)
             name = str(spec)
         return cls(
-            chat_model, fallback=fallback or ExtractiveAnswerer(tuning), verifier=Verifier(embedder, tuning),
+            chat_model, fallback=fallback or ExtractiveAnswerer(tuning=tuning), verifier=Verifier(embedder, tuning),
             timeout=settings.llm_timeout, name=name, tuning=tuning,
         )
 
@@ -283,12 +284,15 @@ class GenerativeAnswerer:
 
     # -- verification
     def _gate(self, r: Retrieval) -> Answer | None:
-        """The refusal, decided from retrieval alone, or None to ask the LLM."""
-        if r.passages and not r.missing_terms and (not self.require_answerable or self.fallback.answerable(r)):
+        """The refusal, decided by the same decision component as the extractive answer, or None to ask the LLM.
+
+        With ``require_answerable=False`` only a question naming something no source mentions,
+        or one with nothing retrieved, is refused before the LLM is asked.
+        """
+        d = self.fallback.ranker.decide(r)
+        if not d.refused or (not self.require_answerable and d.reason not in ("unknown_term", "no_evidence")):
             return None
-        ans = self.fallback.answer(r) if (r.missing_terms or not r.passages) else Answer.refusal(r.question)
-        if ans.answered:  # cannot happen with the extractive gate; keep the contract explicit
-            return None
+        ans = self.fallback.shape(r, d)
         ans.mode = self.mode
         ans.notice = "Retrieval found no passage that answers this, so the LLM was not asked."
         return ans
@@ -321,10 +325,10 @@ class GenerativeAnswerer:
 
     def _relevant(self, r: Retrieval, kept: list[_Verified]) -> bool:
         """Does some kept claim quote one of the sentences that best match the question?"""
-        if not r.sentences:
+        if not r.candidates:
             return False
-        floor = r.sentences[0].logit - self.tuning.relevant_margin
-        top = [(s.passage.id, s.start, s.end) for s in r.sentences[: self.tuning.relevant_top] if s.logit >= floor]
+        floor = r.candidates[0].logit - self.tuning.relevant_margin
+        top = [(s.passage.id, s.start, s.end) for s in r.candidates[: self.tuning.relevant_top] if s.logit >= floor]
         return any(
             s.passage.id == pid and s.start <= start and end <= s.end
             for v in kept
@@ -340,7 +344,7 @@ class GenerativeAnswerer:
         if not re.search(r"[A-Za-z]{2,}", text):
             return self._fall_back(r, f"The LLM ({self.name}) returned an empty or unreadable reply; showing the extractive answer instead.")
         if is_refusal(text):
-            return Answer.refusal(r.question, standalone_question=r.standalone, mode=self.mode)
+            return Answer.refusal(r.text, standalone_question=r.standalone, mode=self.mode)
         claims = split_claims(text, len(passages), self.tuning.min_claim_words)
         if not claims:
             return self._fall_back(r, f"The LLM ({self.name}) reply held no sentences; showing the extractive answer instead.")
@@ -359,7 +363,7 @@ class GenerativeAnswerer:
         return self._build(r, checked)
 
     def _build(self, r: Retrieval, checked: list[_Verified]) -> Answer:
-        scores = {(s.passage.id, s.start): s.score for s in r.sentences}
+        scores = {(s.passage.id, s.start): s.score for s in r.candidates}
         numbers: dict[tuple, int] = {}
         citations: list[Citation] = []
         sentences: list[str] = []
@@ -392,7 +396,7 @@ class GenerativeAnswerer:
         if moved:
             notes.append(f"{moved} sentence(s) cited a passage that does not back them and now cite one that does")
         return Answer(
-            text=" ".join(sentences), answered=True, citations=citations, question=r.question,
+            text=" ".join(sentences), answered=True, citations=citations, question=r.text,
             standalone_question=r.standalone, mode=self.mode, notice="; ".join(notes) + ("." if notes else ""),
             unsupported=unsupported,
         )

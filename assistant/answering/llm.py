@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import LLMError
-from .settings import Settings
+from ..errors import LLMError
+from ..settings import Settings
 
 PROVIDERS = ("ollama", "openai", "llamacpp", "smollm2")
 SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"

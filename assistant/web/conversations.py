@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from .types import Answer, Citation
+from ..types import Answer, Citation
 
 TITLE_CHARS = 60  # a conversation is listed under its first question, shortened to this
 NEEDS_LABEL = "FILL IN: the expected answer"  # exported for thumbs-down cases; never matches a reply

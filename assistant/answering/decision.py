@@ -1,0 +1,184 @@
+"""Stage 3: one component that ranks the candidates and decides: answer with this evidence, or refuse, and why.
+
+Why one component: the ranker that orders candidates, the gate that judges the
+best one, and the rules that refuse (a name no source mentions, evidence about
+another year, a "how many" whose evidence holds no count) used to live in three
+modules and override each other afterwards. Here ``Ranker.decide`` runs them as
+named steps, in the order of ``STEPS``, and returns a ``Decision`` that says
+which step answered or refused. Both answerers ask it: the extractive one
+formats the decision's windows into text and citations, the LLM answerer asks
+its model only when the decision is to answer.
+
+The weights are data (``answering/weights.json``), by feature name: ``python -m
+evals.calibrate --write`` fits them on the development splits (never a holdout)
+and writes that file; nothing rewrites Python source.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..tuning import DEFAULT_TUNING, Tuning
+from ..types import Candidate, Retrieval
+from .evidence import FEATURES
+from .spans import figure_match
+from .windows import Margins, Window, WindowBuilder
+
+# the gate's inputs: how well the best candidate holds up ("top_logit" is its ranker logit)
+GATE_FEATURES = ("bias", "top_logit", "dense_window", "dense_passage", "lexical", "lexical_window", "key_context",
+                 "type_window", "conflict", "topic_window")
+
+# every step of ``Ranker.decide``, in order; each but the last refuses
+STEPS = {
+    "unknown_term": "the question names something (a name, a figure) that no source mentions",
+    "no_evidence": "retrieval found no passage or no candidate sentence",
+    "off_topic": "no candidate is close in meaning (min_dense) or shares the question's words (min_lexical)",
+    "unlikely": "the gate's probability that the best candidate answers is below min_prob",
+    "other_event": "the best evidence states another year, month or ordinal than the question, and no close "
+                   "candidate is free of that conflict",
+    "no_figure": "a how-many / how-much / when question whose evidence holds no figure or date of that kind",
+    "answer": "the best window (and a close second one) answers",
+}
+
+WEIGHTS_FILE = "weights.json"
+
+
+@dataclass(frozen=True)
+class Weights:
+    """The decision component's parameters, as ``answering/weights.json`` stores them.
+
+    ``ranker`` and ``gate`` weigh features by name (a feature without a weight counts 0);
+    the thresholds and margins are chosen by calibration on the development splits, the
+    two floors by hand (questions about something else entirely, which the fitted gate
+    rarely saw). ``notes`` says where each value came from.
+    """
+
+    ranker: dict[str, float]
+    gate: dict[str, float]
+    min_prob: float  # below this gate probability the sources are taken not to answer
+    min_dense: float  # refuse when no candidate is this close in meaning…
+    min_lexical: float  # …or the best one's window holds none of the question's words
+    second_margin: float  # a second piece of evidence joins within this logit margin of the best
+    next_margin: float  # the sentence after the best joins within this margin (why-answers, back-references)
+    notes: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> Weights:
+        """The shipped weights, or those of ``path`` (a calibration run's output)."""
+        if path is None:
+            text = resources.files(__package__).joinpath(WEIGHTS_FILE).read_text(encoding="utf-8")
+        else:
+            text = Path(path).read_text(encoding="utf-8")
+        data = json.loads(text)
+        return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
+
+    def to_dict(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+
+    def save(self, path: Path) -> None:
+        Path(path).write_text(json.dumps(self.to_dict(), indent=2) + "\n", encoding="utf-8")
+
+    def ranker_vector(self) -> np.ndarray:
+        return np.asarray([float(self.ranker.get(name, 0.0)) for name in FEATURES], dtype=np.float64)
+
+    def gate_vector(self) -> np.ndarray:
+        return np.asarray([float(self.gate.get(name, 0.0)) for name in GATE_FEATURES], dtype=np.float64)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Answer with ``best`` (and ``supporting``), or refuse; ``reason`` names the step of ``STEPS`` that decided."""
+
+    refused: bool
+    reason: str
+    probability: float  # the gate's probability that the sources answer (0 when refused before the gate)
+    best: Window | None = None
+    supporting: tuple[Window, ...] = ()
+    ranked: tuple[Candidate, ...] = ()  # the candidates in the order the decision used them
+
+    @property
+    def windows(self) -> list[Window]:
+        return [self.best, *self.supporting] if self.best is not None else []
+
+    @property
+    def why(self) -> str:
+        return STEPS[self.reason]
+
+
+def sigmoid(x: float) -> float:
+    return 1.0 / (1.0 + math.exp(-max(min(x, 30.0), -30.0)))
+
+
+def gate_features(top: Candidate) -> np.ndarray:
+    """The gate's inputs (``GATE_FEATURES``) for the best candidate."""
+    return np.array([1.0, top.logit] + [top.features[name] for name in GATE_FEATURES[2:]])
+
+
+class Ranker:
+    """Scores candidates and decides answer or refuse, with the reason (see the module docstring)."""
+
+    def __init__(self, weights: Weights | None = None, tuning: Tuning = DEFAULT_TUNING) -> None:
+        self.weights = weights or Weights.load()
+        self.tuning = tuning
+        self._ranker = self.weights.ranker_vector()
+        self._gate = self.weights.gate_vector()
+        self.margins = Margins.of(self.weights.second_margin, self.weights.next_margin, tuning)
+
+    # -- ranking
+    def rank(self, candidates: list[Candidate]) -> list[Candidate]:
+        """``candidates`` with ``logit`` and ``score`` (softmax share) set, most probable first."""
+        for c in candidates:
+            c.logit = float(np.array([c.features[name] for name in FEATURES]) @ self._ranker)
+        if candidates:
+            top = max(c.logit for c in candidates)
+            mass = [math.exp(c.logit - top) for c in candidates]
+            total = sum(mass)
+            for c, m in zip(candidates, mass):
+                c.score = m / total
+        candidates.sort(key=lambda c: -c.score)
+        return candidates
+
+    # -- deciding
+    def gate(self, r: Retrieval) -> tuple[float, str]:
+        """The probability that the sources answer, and the step that set it (``unknown_term`` … ``unlikely``)."""
+        if r.question.unknown_terms:
+            return 0.0, "unknown_term"
+        if not r.candidates or not r.passages:
+            return 0.0, "no_evidence"
+        w = self.weights
+        top = r.candidates[0]
+        if max(c.dense for c in r.candidates) < w.min_dense or top.features["lexical_window"] < w.min_lexical:
+            return 0.0, "off_topic"
+        prob = sigmoid(float(gate_features(top) @ self._gate))
+        return prob, ("unlikely" if prob < w.min_prob else "answer")
+
+    def decide(self, r: Retrieval) -> Decision:
+        """Run ``STEPS`` in order on ``r``'s ranked candidates; the first that refuses decides."""
+        prob, step = self.gate(r)
+        if step != "answer":
+            return Decision(True, step, prob)
+        ranked = list(r.candidates)
+        if ranked[0].features["conflict"] > 0:
+            # the best evidence states another year, month or ordinal than the question: another event.
+            # A close candidate without that conflict may still answer; otherwise refuse.
+            best = ranked[0]
+            alt = next((c for c in ranked[1:] if not c.features["conflict"] > 0
+                        and c.logit >= best.logit - self.weights.second_margin), None)
+            if alt is None:
+                return Decision(True, "other_event", prob, ranked=tuple(ranked))
+            ranked = [alt, *(c for c in ranked if c is not alt)]
+        q = r.question
+        windows = WindowBuilder(q, ranked, self.margins).select()
+        if (q.kind in ("number", "money", "date") and not q.which_document
+                and not any(figure_match(q.asked, w.text) for w in windows)):
+            # "how many"/"how much money"/"when"/"what share" cannot be answered without a figure (a percentage,
+            # a duration…) or a date; "which document says how long…" asks for a document, not a figure
+            return Decision(True, "no_figure", prob, ranked=tuple(ranked))
+        return Decision(False, "answer", prob, windows[0], tuple(windows[1:]), tuple(ranked))

@@ -1,0 +1,134 @@
+"""The BM25 mirror of the passage collection, with the corpus statistics question analysis reads.
+
+BM25 finds rare exact words (names, numbers) that MiniLM blurs; the same index
+gives question analysis (``answering.question``) idf weights, the vocabulary
+(a name no source mentions) and which words the corpus writes as names. It is
+built from the store's records, streamed, and saved under a hash of their ids so
+a restart over an unchanged store loads it instead of re-tokenising.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import shutil
+from array import array
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..lexicon import STOPWORDS
+from ..text import near_word, terms
+from .files import replace_dir, temp_path
+
+# a word not opening a sentence (its case then says whether it is a name)
+_MID_SENTENCE_WORD = re.compile(r"(?<=[a-z0-9,;)] )[A-Za-z][A-Za-z'-]{2,}")
+
+
+def _proper_stems(cases: Counter) -> set[str]:
+    """Stems of words the corpus writes with a capital inside sentences at least four times in five.
+
+    A user who types "sakhalin mitsui stake" in lower case still names things; this is how
+    the question's words are recognised as names without a dictionary.
+    """
+    seen: dict[str, list[int]] = {}
+    for form, n in cases.items():
+        low = form.lower()
+        counts = seen.setdefault(low, [0, 0])
+        counts[0 if form[0].isupper() else 1] += n
+    out = set()
+    for low, (upper, lower) in seen.items():
+        if upper >= 2 and upper >= 4 * lower:
+            out.update(terms(low))
+    return out - STOPWORDS
+
+
+@dataclass
+class LexicalIndex:
+    """BM25 over the passages, plus document frequencies for term weighting."""
+
+    ids: list[str] = field(default_factory=list)
+    bm25: Any = None
+    df: Counter = field(default_factory=Counter)
+    n_docs: int = 0
+    vocab: set[str] = field(default_factory=set)
+    proper: set[str] = field(default_factory=set)  # stems the corpus writes as names ("mitsui", "sakhalin")
+    _by_prefix: dict[str, list[str]] | None = field(default=None, repr=False)
+
+    @classmethod
+    def build(cls, records: Iterable[tuple[str, str]]) -> LexicalIndex:
+        """Index ``(id, text)`` pairs, streaming: each text becomes a compact array of term ids at once.
+
+        Lists of term strings for 100k passages would hold ~13M string objects
+        (about 1 GB); arrays of ids hold 4 bytes a term.
+        """
+        import bm25s
+
+        ids: list[str] = []
+        vocab: dict[str, int] = {}
+        docs: list[array] = []
+        df: Counter = Counter()
+        cases: Counter = Counter()  # word form -> occurrences, to tell names from common words
+        for rid, text in records:
+            toks = terms(text)
+            df.update(set(toks))
+            docs.append(array("I", [vocab.setdefault(t, len(vocab)) for t in toks]))
+            ids.append(rid)
+            cases.update(_MID_SENTENCE_WORD.findall(text))
+        index = cls(ids=ids, df=df, n_docs=len(ids), vocab=set(df), proper=_proper_stems(cases))
+        if ids and vocab:
+            model = bm25s.BM25()
+            model.index((docs, vocab), show_progress=False)
+            index.bm25 = model
+        return index
+
+    def save(self, folder: Path) -> None:
+        """Write the index to ``folder`` atomically (a reader never sees half of it)."""
+        tmp = temp_path(folder)
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        if self.bm25 is not None:
+            self.bm25.save(str(tmp / "bm25"), show_progress=False)
+        data = {"ids": self.ids, "df": self.df, "proper": sorted(self.proper)}
+        (tmp / "index.json").write_text(json.dumps(data), encoding="utf-8")
+        replace_dir(tmp, folder)  # False: another process saved the same index first
+
+    @classmethod
+    def load(cls, folder: Path) -> LexicalIndex:
+        import bm25s
+
+        data = json.loads((folder / "index.json").read_text(encoding="utf-8"))
+        df = Counter(data["df"])
+        if "proper" not in data:
+            raise ValueError("saved by an older version")  # rebuilt by the caller
+        index = cls(ids=data["ids"], df=df, n_docs=len(data["ids"]), vocab=set(df), proper=set(data["proper"]))
+        if (folder / "bm25").exists():
+            index.bm25 = bm25s.BM25.load(str(folder / "bm25"), show_progress=False)
+        return index
+
+    def near(self, term: str) -> bool:
+        """Is a word of the corpus one typo away from ``term`` ("Kishda" → "kishida")? Only for words of 5+ letters."""
+        if len(term) < 5 or not term.isalpha():
+            return False
+        if self._by_prefix is None:
+            index: dict[str, list[str]] = {}
+            for t in self.vocab:
+                if t.isalpha() and len(t) >= 4:
+                    index.setdefault(t[:2], []).append(t)
+            self._by_prefix = index
+        return near_word(term, self._by_prefix.get(term[:2], []))
+
+    def idf(self, term: str) -> float:
+        """Smoothed idf; unseen terms get the maximum so a missing name weighs heavily."""
+        return math.log(1 + (self.n_docs + 1) / (self.df.get(term, 0) + 0.5))
+
+    def search(self, query_terms: list[str], k: int) -> list[tuple[int, float]]:
+        known = [t for t in query_terms if t in self.vocab]
+        if not known or self.bm25 is None:
+            return []
+        k = min(k, self.n_docs)
+        docs, scores = self.bm25.retrieve([known], k=k, show_progress=False)
+        return [(int(d), float(s)) for d, s in zip(docs[0], scores[0]) if s > 0]
