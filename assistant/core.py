@@ -24,10 +24,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .answering.decision import Ranker
+from .answering.decision import READER_WEIGHTS_FILE, Ranker, Weights
 from .answering.evidence import candidates
 from .answering.extractive import ExtractiveAnswerer
 from .answering.question import analyse
+from .answering.reader import Reader
+from .answering.reader import available as reader_available
 from .errors import AssistantError, InvalidQuestion
 from .index.embedder import Embedder
 from .index.retriever import HybridRetriever
@@ -76,7 +78,7 @@ class Assistant:
             cache_dir=self.settings.lexical_dir / self.settings.collection, tuning=tuning,
         )
         # the one component that ranks candidates and decides answer or refuse; both answerers ask it
-        self.ranker = ranker or Ranker(tuning=tuning)
+        self.ranker = ranker or self._ranker(tuning)
         self.extractive = ExtractiveAnswerer(self.ranker, tuning)
         self.answerer: Answerer = answerer or self.extractive
         if answerer is None and (chat_model is not None or self.settings.llm):
@@ -89,6 +91,19 @@ class Assistant:
         self.refresh_error: AssistantError | None = None  # why the start-up refresh failed, if it did
         if self.settings.auto_ingest if auto_ingest is None else auto_ingest:
             self.refresh()
+
+    def _ranker(self, tuning: Tuning) -> Ranker:
+        """The decision component: with the trained reader when the settings ask for it (``ASSISTANT_READER``,
+        on by default) and one is there, with the weights fitted for that reader."""
+        folder = self.settings.reader_dir
+        if not self.settings.reader:
+            return Ranker(tuning=tuning)
+        if not reader_available(folder):
+            log.warning("No trained reader at %s; ranking by the features alone.", folder or "the package")
+            return Ranker(tuning=tuning)
+        own = folder / READER_WEIGHTS_FILE if folder else None
+        weights = Weights.load(own) if own and own.is_file() else Weights.load(reader=True)
+        return Ranker(weights, tuning=tuning, reader=Reader(folder))
 
     # -- documents
     @property
@@ -184,7 +199,7 @@ class Assistant:
         passages = self.retriever.search(standalone, k=self.settings.top_k, query_vector=qvec)
         # a follow-up's own words say what is asked now; the earlier turns only say about what
         own = self.embedder.embed_query_vector(text) if standalone != text else qvec
-        found = self.ranker.rank(candidates(q, passages, qvec, own_vector=own))
+        found = self.ranker.rank(q, candidates(q, passages, qvec, own_vector=own))
         return Retrieval(q, passages, found)
 
     def ask(self, question: str, history: list[dict] | None = None) -> Answer:

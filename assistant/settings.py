@@ -45,6 +45,12 @@ class Settings(BaseSettings):
     # Embedding backend: "onnx" (exported once into data_dir/models, faster than torch with
     # the same vectors), "onnx-int8" (quantised: faster still, slightly different vectors) or "torch".
     embed_backend: str = "onnx"
+    # Use the trained reader (a small cross-encoder shipped in the package, answering/reader/) to choose the
+    # answering sentence and to refuse near-misses. False ranks by the hand-made features alone (faster, weaker).
+    reader: bool = True
+    # A reader trained elsewhere (`python -m evals.train_reader --out DIR`), with the decision weights fitted for it
+    # (`python -m evals.calibrate --reader DIR --write` puts weights-reader.json there). None: the shipped one.
+    reader_dir: Path | None = None
     # LLM spec (ollama:MODEL, openai:MODEL, llamacpp:/path.gguf, smollm2). None = extractive answers.
     llm: str | None = None
     # Base URL for an OpenAI-compatible server; falls back to OPENAI_BASE_URL.

@@ -1,8 +1,10 @@
-"""python -m evals.calibrate [--write] [--sweep-only]
+"""python -m evals.calibrate [--write] [--sweep-only] [--reader [DIR]]
 
 Fits the decision component's weights (``assistant/answering/weights.json``: the
-sentence ranker, the refusal gate, its threshold and margins) on the development
-split of every corpus — the shipped
+sentence ranker, the refusal gate, its threshold and margins; with ``--reader``,
+``weights-reader.json``: how the trained reader's score and the features' ranker
+mix, the gate over both, and which refusal rules still earn their place) on the
+development split of every corpus — the shipped
 article's ``evals/dataset.jsonl`` and each ``evals/corpora/<name>/dev.jsonl`` —
 and never on a holdout, which stays unseen so the eval report can say how well
 the fit carries to questions and documents it was not chosen on.
@@ -20,8 +22,14 @@ the fit carries to questions and documents it was not chosen on.
    runner scores each dev set at each setting; the threshold is cross-validated
    over the dev sets and capped by the false-refusal limit.
 
+With ``--reader`` the features' ranker is kept as it is (it chooses what the
+reader reads); step 2 fits the mix of ``RERANK_FEATURES`` over the candidates
+the reader read, and a last step drops each optional refusal rule (``Weights.rules``)
+in turn: a rule the reader makes unnecessary (dev accuracy no lower without it)
+is turned off.
+
 It prints the values and, with ``--write``, writes them into ``weights.json``
-(the hand-set floors and the notes are kept).
+(or ``weights-reader.json``); the hand-set floors and the notes are kept.
 """
 
 from __future__ import annotations
@@ -36,7 +44,7 @@ from pathlib import Path
 import numpy as np
 
 from assistant import Assistant, Settings
-from assistant.answering.decision import GATE_FEATURES, Ranker, Weights
+from assistant.answering.decision import GATE_FEATURES, OPTIONAL_RULES, RERANK_FEATURES, Ranker, Weights
 from assistant.answering.evidence import FEATURES
 from assistant.answering.extractive import ExtractiveAnswerer
 from evals.dataset import load_dataset
@@ -75,17 +83,21 @@ def label(case: dict, sentence) -> int:  # noqa: ANN001 - a Candidate
 
 @dataclass
 class Question:
-    """One dev question's candidates: features, labels, and what the gate needs."""
+    """One dev question's candidates: ranker inputs, gate inputs, labels."""
 
     case: dict
     question: str
-    x: np.ndarray  # candidates x FEATURES
+    x: np.ndarray  # candidates x the ranker's inputs (FEATURES, or RERANK_FEATURES with a reader)
+    g: np.ndarray  # candidates x GATE_FEATURES[2:]
     y: np.ndarray  # 1 = the candidate answers
     missing: bool  # a name or figure no source mentions: refused before any model
 
 
-def collect(bot: Assistant, cases: list[dict]) -> list[Question]:
-    """The candidates of every case, asked as the eval runner asks them (history replayed)."""
+def collect(bot: Assistant, cases: list[dict], names: tuple[str, ...] = FEATURES) -> list[Question]:
+    """The candidates of every case, asked as the eval runner asks them (history replayed).
+
+    With a reader only the candidates it read are kept: the mix is fitted where it applies.
+    """
     out = []
     for case in cases:
         history: list[dict] = []
@@ -93,20 +105,22 @@ def collect(bot: Assistant, cases: list[dict]) -> list[Question]:
             prior = bot.ask(turn["content"], history=list(history))
             history += [{"role": "user", "content": turn["content"]}, {"role": "assistant", "content": prior.text}]
         r = bot.retrieve(case["question"], history or None)
-        x = np.asarray([[c.features[n] for n in FEATURES] for c in r.candidates], dtype=np.float64)
-        x = x.reshape(len(r.candidates), len(FEATURES))
-        y = np.asarray([label(case, c) for c in r.candidates], dtype=np.float64)
-        out.append(Question(case, r.text, x, y, bool(r.question.unknown_terms)))
+        cands = [c for c in r.candidates if names is FEATURES or "reader_margin" in c.features]
+        x = np.asarray([[c.features[n] for n in names] for c in cands], dtype=np.float64).reshape(len(cands), len(names))
+        g = np.asarray([[c.features.get(n, 0.0) for n in GATE_FEATURES[2:]] for c in cands], dtype=np.float64)
+        y = np.asarray([label(case, c) for c in cands], dtype=np.float64)
+        out.append(Question(case, r.text, x, g.reshape(len(cands), len(GATE_FEATURES) - 2), y,
+                            bool(r.question.unknown_terms)))
     return out
 
 
-def fit_ranker(groups: list[list[Question]], l2: float) -> np.ndarray:
+def fit_ranker(groups: list[list[Question]], l2: float, names: tuple[str, ...] = FEATURES) -> np.ndarray:
     """Conditional-logit weights: per answerable question, softmax mass on its positive candidates.
 
-    Each corpus weighs the same in total; the bias (column 0) cancels in a softmax and stays 0.
+    Each corpus weighs the same in total; a bias would cancel in a softmax and stays 0.
     Weights keep the sign of what their feature means (``RANKER_SIGNS``).
     """
-    d = len(FEATURES)
+    d = len(names)
     usable = [[q for q in g if not q.case.get("unanswerable") and q.y.sum() > 0] for g in groups]
 
     def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
@@ -123,7 +137,7 @@ def fit_ranker(groups: list[list[Question]], l2: float) -> np.ndarray:
                 grad -= a * (q.x.T @ t - q.x.T @ p)
         return value, grad
 
-    return _minimize(loss, d, RANKER_SIGNS, FEATURES, fixed_zero={"bias"})
+    return _minimize(loss, d, RANKER_SIGNS, names, fixed_zero={"bias"})
 
 
 # the sign each weight must keep: evidence that matches the question better may never count against
@@ -132,9 +146,9 @@ def fit_ranker(groups: list[list[Question]], l2: float) -> np.ndarray:
 RANKER_SIGNS = {"dense": 1, "dense_window": 1, "dense_passage": 1, "lexical": 1, "lexical_window": 1,
                 "lexical_context": 1, "key": 1, "key_window": 1, "key_context": 1, "type": 1, "type_window": 1,
                 "type_x_lexical_window": 1, "rank": 1, "dense_own": 1, "topic_window": 1, "conflict": -1,
-                "attributed_reason": -1}
+                "attributed_reason": -1, "cheap": 1, "reader": 1}
 GATE_SIGNS = {"top_logit": 1, "dense_window": 1, "dense_passage": 1, "lexical": 1, "lexical_window": 1,
-              "key_context": 1, "type_window": 1, "topic_window": 1, "conflict": -1}
+              "key_context": 1, "type_window": 1, "topic_window": 1, "conflict": -1, "reader": 1, "reader_margin": 1}
 
 
 def _minimize(loss, d: int, signs: dict[str, int], names: tuple[str, ...],  # noqa: ANN001
@@ -156,20 +170,20 @@ def _minimize(loss, d: int, signs: dict[str, int], names: tuple[str, ...],  # no
 def gate_rows(groups: list[list[Question]], ranker: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Gate features of every question's best candidate under ``ranker``, answerable labels, corpus weights."""
     xs, ys, ws = [], [], []
-    cols = [FEATURES.index(name) for name in GATE_FEATURES[2:]]
     for g in groups:
         rows = [q for q in g if len(q.y) and not q.missing]
         for q in rows:
             logits = q.x @ ranker
             i = int(np.argmax(logits))
-            xs.append(np.r_[1.0, logits[i], q.x[i, cols]])
+            xs.append(np.r_[1.0, logits[i], q.g[i]])
             ys.append(0.0 if q.case.get("unanswerable") else 1.0)
             ws.append(1.0 / len(rows))
     w = np.asarray(ws)
     return np.asarray(xs), np.asarray(ys), w / w.mean()
 
 
-def fit_logistic(x: np.ndarray, y: np.ndarray, weight: np.ndarray, l2: float = 1.0) -> np.ndarray:
+def fit_logistic(x: np.ndarray, y: np.ndarray, weight: np.ndarray, l2: float = 1.0,
+                 names: tuple[str, ...] = GATE_FEATURES) -> np.ndarray:
     """Weighted L2-regularised logistic regression of the gate (the bias, column 0, is not penalised),
     with weights keeping their features' signs (``GATE_SIGNS``)."""
 
@@ -181,11 +195,12 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, weight: np.ndarray, l2: float = 1
         grad = x.T @ (weight * (p - y)) + l2 * np.r_[0.0, w[1:]]
         return value, grad
 
-    return _minimize(loss, x.shape[1], GATE_SIGNS, GATE_FEATURES)
+    # a feature outside ``names`` keeps weight 0 (the reader's features, without a reader)
+    return _minimize(loss, x.shape[1], GATE_SIGNS, GATE_FEATURES, fixed_zero=set(GATE_FEATURES) - set(names))
 
 
 def cross_validated_threshold(groups: list[list[Question]], sets: list[tuple[str, list[dict]]], trials: list,
-                              weights: Weights, ranker: np.ndarray, l2: float) -> float:
+                              weights: Weights, ranker: np.ndarray, l2: float, gate_names: tuple[str, ...]) -> float:
     """The gate threshold that does best on dev sets the gate was not fitted on.
 
     Fitted and judged on the same questions, the gate looks surer than it is: on a set written
@@ -197,7 +212,7 @@ def cross_validated_threshold(groups: list[list[Question]], sets: list[tuple[str
     held: dict[float, list[float]] = {t: [] for t in grid}
     for h, (name, cases) in enumerate(sets):
         gx, gy, gw = gate_rows([g for i, g in enumerate(groups) if i != h], ranker)
-        gate_h = dict(zip(GATE_FEATURES, (float(v) for v in fit_logistic(gx, gy, gw, l2=l2))))
+        gate_h = dict(zip(GATE_FEATURES, (float(v) for v in fit_logistic(gx, gy, gw, l2=l2, names=gate_names))))
         for t in grid:
             trials[h].answerer = answerer(replace(weights, gate=gate_h, min_prob=t))
             held[t].append(accuracy(trials[h], cases)[0])
@@ -242,7 +257,7 @@ def accuracy(bot: Assistant | _Memo, cases: list[dict]) -> tuple[float, float, f
     return acc, recall, frr
 
 
-WEIGHTS_FILE = ROOT / "assistant" / "answering" / "weights.json"
+ANSWERING = ROOT / "assistant" / "answering"
 
 
 def answerer(weights: Weights) -> ExtractiveAnswerer:
@@ -250,62 +265,90 @@ def answerer(weights: Weights) -> ExtractiveAnswerer:
     return ExtractiveAnswerer(Ranker(weights))
 
 
+def mean_accuracy(trials: list, sets: list[tuple[str, list[dict]]], weights: Weights) -> tuple[float, float, list]:
+    """Mean dev accuracy and mean false-refusal rate of ``weights`` over the memoised trials."""
+    scores = []
+    for trial, (_, cases) in zip(trials, sets):
+        trial.answerer = answerer(weights)  # retrieval (and its ranking) does not depend on these
+        scores.append(accuracy(trial, cases))
+    return float(np.mean([s[0] for s in scores])), float(np.mean([s[2] for s in scores])), scores
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data-dir", type=Path, default=ROOT / "data-calibrate", help="stores of the dev corpora")
     ap.add_argument("--l2", type=float, default=0.05, help="ridge penalty of the ranker and the gate")
     ap.add_argument("--sweep-only", action="store_true", help="keep the ranker and gate weights, sweep the rest only")
-    ap.add_argument("--write", action="store_true", help="write the fitted values into assistant/answering/weights.json")
+    ap.add_argument("--write", action="store_true", help="write the fitted values into the weights file")
+    ap.add_argument("--reader", nargs="?", const="", default=None, metavar="DIR",
+                    help="fit the weights used with the trained reader (the shipped one, or the one in DIR)")
+    ap.add_argument("--reader-top", type=int, default=None, help="with --reader: candidates the reader reads")
     ap.add_argument("--max-frr", type=float, default=0.05, help="highest mean false refusal rate a setting may have")
     ap.add_argument("--second-margins", type=float, nargs="+", default=[0.2, 0.4, 0.7, 1.0, 2.0])
     ap.add_argument("--next-margins", type=float, nargs="+", default=[1.0, 2.0, 4.0])
     args = ap.parse_args(argv)
 
-    base = Weights.load()
+    with_reader = args.reader is not None
+    reader = None
+    if with_reader:
+        from assistant.answering.reader import Reader
+
+        reader = Reader(Path(args.reader) if args.reader else None)
+        cheap = Weights.load()
+        try:
+            base = Weights.load(reader=True)
+        except FileNotFoundError:  # the first fit: start from the features' weights
+            base = replace(cheap, reader_top=8, rerank={"cheap": 1.0, "reader": 1.0}, notes={})
+        # the features' ranker chooses what the reader reads: always the shipped one
+        base = replace(base, ranker=cheap.ranker, reader_top=args.reader_top or base.reader_top)
+        names, gate_names = RERANK_FEATURES, GATE_FEATURES
+        # a reader trained elsewhere gets its weights beside it; the shipped one, in the package
+        target = (Path(args.reader) if args.reader else ANSWERING) / "weights-reader.json"
+    else:
+        base = Weights.load()
+        names, gate_names = FEATURES, GATE_FEATURES[:-2]
+        target = ANSWERING / "weights.json"
+
     bots, sets = [], []
     embedder = None
     by_folder: dict[Path, Assistant] = {}
     for name, knowledge, dev in dev_sets():
         if knowledge not in by_folder:  # splits of one corpus share its store
             store_dir = args.data_dir / name.split("/")[0]
-            by_folder[knowledge] = Assistant(Settings(data_dir=store_dir, knowledge_dir=knowledge), embedder=embedder,
-                                             ranker=Ranker(base))
+            by_folder[knowledge] = Assistant(Settings(data_dir=store_dir, knowledge_dir=knowledge, reader=False),
+                                             embedder=embedder, ranker=Ranker(base, reader=reader))
         bot = by_folder[knowledge]
         embedder = bot.embedder
         bots.append(bot)
         sets.append((name, load_dataset(dev)))
         print(f"{name}: {len(sets[-1][1])} dev cases, {bot.store.count()} passages", flush=True)
 
-    ranker, gate = base.ranker, base.gate
+    fitted = base
     if not args.sweep_only:
-        groups = [collect(bot, cases) for bot, (_, cases) in zip(bots, sets)]
+        groups = [collect(bot, cases, names) for bot, (_, cases) in zip(bots, sets)]
         for (name, _), g in zip(sets, groups):
             have = sum(1 for q in g if q.y.sum() > 0)
             print(f"{name}: {sum(len(q.y) for q in g)} candidates; {have} questions with a positive", flush=True)
-        w = fit_ranker(groups, l2=args.l2)
-        ranker = {f: round(float(v), 3) for f, v in zip(FEATURES, w)}
-        for f, v in ranker.items():
+        w = fit_ranker(groups, l2=args.l2, names=names)
+        mix = {f: round(float(v), 3) for f, v in zip(names, w)}
+        for f, v in mix.items():
             print(f"  ranker {f:>22} {v:+.3f}")
         gx, gy, gw = gate_rows(groups, w)
-        gate = {f: round(float(v), 3) for f, v in zip(GATE_FEATURES, fit_logistic(gx, gy, gw, l2=args.l2))}
+        gate = {f: round(float(v), 3) for f, v in zip(GATE_FEATURES, fit_logistic(gx, gy, gw, l2=args.l2,
+                                                                                     names=gate_names))}
         for f, v in gate.items():
             print(f"  gate   {f:>22} {v:+.3f}")
+        fitted = replace(base, rerank=mix, gate=gate) if with_reader else replace(base, ranker=mix, gate=gate)
 
     best = None
     feasible: dict[tuple[float, float, float], float] = {}
     grid = [(m2, mn, round(float(t), 2)) for m2 in args.second_margins for mn in args.next_margins
             for t in np.arange(0.05, 0.96, 0.05)]
-    fitted = replace(base, ranker=ranker, gate=gate)
-    trials = [_Memo(Assistant(bot.settings, embedder=bot.embedder, store=bot.store, ranker=Ranker(fitted),
+    trials = [_Memo(Assistant(bot.settings, embedder=bot.embedder, store=bot.store, ranker=Ranker(fitted, reader=reader),
                               auto_ingest=False)) for bot in bots]
     for second_margin, next_margin, threshold in grid:
         weights = replace(fitted, min_prob=threshold, second_margin=second_margin, next_margin=next_margin)
-        scores = []
-        for trial, (_, cases) in zip(trials, sets):
-            trial.answerer = answerer(weights)  # retrieval (and its ranking) does not depend on these
-            scores.append(accuracy(trial, cases))
-        mean = float(np.mean([s[0] for s in scores]))
-        frr = float(np.mean([s[2] for s in scores]))
+        mean, frr, scores = mean_accuracy(trials, sets, weights)
         detail = "  ".join(f"{n} acc {a:.3f} ref.R {rr:.2f} FRR {f:.2f}" for (n, _), (a, rr, f) in zip(sets, scores))
         print(f"second {second_margin} next {next_margin} min_prob {threshold:.2f}: mean accuracy {mean:.3f}   {detail}",
               flush=True)
@@ -320,19 +363,31 @@ def main(argv: list[str] | None = None) -> int:
     threshold = best[1]
     if not args.sweep_only and len(sets) > 1:
         held_out = cross_validated_threshold(groups, sets, trials, replace(fitted, second_margin=best[2],
-                                             next_margin=best[3]), np.asarray(list(ranker.values())), args.l2)
+                                             next_margin=best[3]), w, args.l2, gate_names)
         # never above the highest threshold that keeps false refusals within --max-frr on the dev sets
         threshold = min(held_out, max(t for (m2, mn, t), f in feasible.items() if (m2, mn) == best[2:]))
         print(f"threshold {threshold} (held-out choice {held_out}, capped by the false-refusal limit)")
     result = replace(fitted, min_prob=threshold, second_margin=best[2], next_margin=best[3])
+    if with_reader:
+        # a refusal rule stays only if dropping it costs dev accuracy
+        kept, _, _ = mean_accuracy(trials, sets, result)
+        rules = list(result.rules)
+        for rule in OPTIONAL_RULES:
+            without = replace(result, rules=[r for r in rules if r != rule])
+            acc, frr, _ = mean_accuracy(trials, sets, without)
+            print(f"without rule {rule}: mean accuracy {acc:.3f} (with: {kept:.3f}), FRR {frr:.3f}", flush=True)
+            if acc >= kept and frr <= args.max_frr:
+                rules.remove(rule)
+                kept = acc
+        result = replace(result, rules=rules)
     print(json.dumps({k: v for k, v in result.to_dict().items() if k != "notes"}, indent=2))
     print(f"(mean dev accuracy {best[0]:.3f})")
     if args.write:
         notes = dict(result.notes, fitted_on=[name for name, _ in sets])
-        replace(result, notes=notes).save(WEIGHTS_FILE)
-        print(f"\nwrote {WEIGHTS_FILE}")
+        replace(result, notes=notes).save(target)
+        print(f"\nwrote {target}")
     else:
-        print(f"\n(not written: run with --write to replace {WEIGHTS_FILE})")
+        print(f"\n(not written: run with --write to replace {target})")
     return 0
 
 

@@ -97,7 +97,7 @@ class EvalRunner:
             ans = self.bot.ask(case["question"], history=list(conversation) or None)
             row["latency_ms"] = round((time.perf_counter() - t0) * 1000, 2)
             reply, answered, cites = ans.text, bool(ans.answered), _citation_dicts(ans)
-            row.update(standalone_question=ans.standalone_question, mode=ans.mode, notice=ans.notice)
+            row.update(standalone_question=ans.standalone_question, mode=ans.mode, notice=ans.notice, reason=ans.reason)
             if not row["unanswerable"] and row["support"]:
                 retrieval = self.bot.retrieve(case["question"], list(conversation) or None)
                 passages = [p.text for p in retrieval.passages]

@@ -9,6 +9,7 @@ really caught some of its mistakes.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -204,10 +205,29 @@ def test_prompt_injection_in_a_document_does_not_change_the_rules(injected_bot):
         assert not ans.answered and ans.citations == [], ans.text
 
 
-def test_smollm2_spec_runs_the_shipped_model_in_process(bot, embedder):
-    settings = bot.settings.model_copy(update={"llm": "smollm2", "llm_timeout": 120.0})
-    b = Assistant(settings, embedder=embedder, store=bot.store, auto_ingest=False)
-    assert type(b.answerer.chat_model).__name__ == "ChatLlamaCpp" and b.answerer.name == "smollm2"
-    pieces, ans = drain(b.stream("How many Ukrainians has Japan taken in?"))
-    assert len(pieces) >= 3 and ans.answered and "2,000" in ans.text
-    assert_verified(b, ans)
+CHILD = """
+import json, sys
+from pathlib import Path
+from assistant import Assistant, Settings
+sys.path.insert(0, sys.argv[3])
+from _llm_helpers import assert_citations_valid, drain
+b = Assistant(Settings(data_dir=Path(sys.argv[1]), knowledge_dir=Path(sys.argv[2]), llm="smollm2", llm_timeout=120.0))
+pieces, ans = drain(b.stream("How many Ukrainians has Japan taken in?"))
+assert_citations_valid(b, ans)
+print(json.dumps({"chat_model": type(b.answerer.chat_model).__name__, "name": b.answerer.name, "pieces": len(pieces),
+                  "answer": ans.to_dict()}))
+"""
+
+
+def test_smollm2_spec_runs_the_shipped_model_in_process(tmp_path, knowledge_copy):
+    # in a child process: a native crash of llama.cpp (a build that uses instructions this CPU lacks) fails
+    # this test with its exit signal instead of ending the whole test run
+    env = dict(os.environ, HF_HUB_OFFLINE="1")
+    proc = subprocess.run([sys.executable, "-c", CHILD, str(tmp_path / "data"), str(knowledge_copy),
+                           str(Path(__file__).parent)], capture_output=True, text=True, timeout=900, env=env)
+    assert proc.returncode == 0, f"exit {proc.returncode}:\n{proc.stderr[-3000:]}"
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert out["chat_model"] == "ChatLlamaCpp" and out["name"] == "smollm2"
+    ans = out["answer"]
+    assert out["pieces"] >= 3 and ans["answered"] and "2,000" in ans["text"]
+    assert ans["mode"] in ("generative", "fallback") and ans["citations"]

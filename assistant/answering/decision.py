@@ -9,9 +9,16 @@ which step answered or refused. Both answerers ask it: the extractive one
 formats the decision's windows into text and citations, the LLM answerer asks
 its model only when the decision is to answer.
 
-The weights are data (``answering/weights.json``), by feature name: ``python -m
-evals.calibrate --write`` fits them on the development splits (never a holdout)
-and writes that file; nothing rewrites Python source.
+With the trained reader (``reader.Reader``), ``rank`` first orders every
+candidate by the features' linear model (the *cheap* ranker), asks the reader
+about the best ``reader_top`` of them, and re-ranks by a fitted mix of both
+scores; the gate then also sees the reader's score of the best candidate and
+its margin over the next best.
+
+The weights are data, by feature name: ``answering/weights.json`` (features
+alone) and ``answering/weights-reader.json`` (with the reader). ``python -m
+evals.calibrate --write [--reader]`` fits them on the development splits (never
+a holdout) and writes those files; nothing rewrites Python source.
 """
 
 from __future__ import annotations
@@ -28,12 +35,16 @@ import numpy as np
 from ..tuning import DEFAULT_TUNING, Tuning
 from ..types import Candidate, Retrieval
 from .evidence import FEATURES
+from .question import Question
 from .spans import figure_match
 from .windows import Margins, Window, WindowBuilder
 
-# the gate's inputs: how well the best candidate holds up ("top_logit" is its ranker logit)
+# the gate's inputs: how well the best candidate holds up ("top_logit" is its ranker logit; "reader" the trained
+# reader's logit for it and "reader_margin" how far that is above the next best candidate's, when a reader is used)
 GATE_FEATURES = ("bias", "top_logit", "dense_window", "dense_passage", "lexical", "lexical_window", "key_context",
-                 "type_window", "conflict", "topic_window")
+                 "type_window", "conflict", "topic_window", "reader", "reader_margin")
+# what the re-ranking with a reader mixes: the cheap ranker's logit and the reader's
+RERANK_FEATURES = ("cheap", "reader")
 
 # every step of ``Ranker.decide``, in order; each but the last refuses
 STEPS = {
@@ -47,7 +58,12 @@ STEPS = {
     "answer": "the best window (and a close second one) answers",
 }
 
+# hand-made rules that a fitted decision may turn off (``Weights.rules``): calibration with the reader keeps a rule
+# only if dev accuracy drops without it
+OPTIONAL_RULES = ("other_event", "no_figure", "own_reason")
+
 WEIGHTS_FILE = "weights.json"
+READER_WEIGHTS_FILE = "weights-reader.json"
 
 
 @dataclass(frozen=True)
@@ -67,13 +83,17 @@ class Weights:
     min_lexical: float  # …or the best one's window holds none of the question's words
     second_margin: float  # a second piece of evidence joins within this logit margin of the best
     next_margin: float  # the sentence after the best joins within this margin (why-answers, back-references)
+    reader_top: int = 0  # with a reader: how many of the cheap ranker's best candidates it reads (0: no reader)
+    rerank: dict[str, float] = field(default_factory=dict)  # with a reader: weights of RERANK_FEATURES
+    rules: list[str] = field(default_factory=lambda: list(OPTIONAL_RULES))  # the OPTIONAL_RULES in force
     notes: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def load(cls, path: Path | None = None) -> Weights:
-        """The shipped weights, or those of ``path`` (a calibration run's output)."""
+    def load(cls, path: Path | None = None, *, reader: bool = False) -> Weights:
+        """The shipped weights (with the reader's when ``reader``), or those of ``path`` (a calibration's output)."""
         if path is None:
-            text = resources.files(__package__).joinpath(WEIGHTS_FILE).read_text(encoding="utf-8")
+            name = READER_WEIGHTS_FILE if reader else WEIGHTS_FILE
+            text = resources.files(__package__).joinpath(name).read_text(encoding="utf-8")
         else:
             text = Path(path).read_text(encoding="utf-8")
         data = json.loads(text)
@@ -117,25 +137,37 @@ def sigmoid(x: float) -> float:
 
 
 def gate_features(top: Candidate) -> np.ndarray:
-    """The gate's inputs (``GATE_FEATURES``) for the best candidate."""
-    return np.array([1.0, top.logit] + [top.features[name] for name in GATE_FEATURES[2:]])
+    """The gate's inputs (``GATE_FEATURES``) for the best candidate (a feature it lacks counts 0)."""
+    return np.array([1.0, top.logit] + [top.features.get(name, 0.0) for name in GATE_FEATURES[2:]])
 
 
 class Ranker:
-    """Scores candidates and decides answer or refuse, with the reason (see the module docstring)."""
+    """Scores candidates and decides answer or refuse, with the reason (see the module docstring).
 
-    def __init__(self, weights: Weights | None = None, tuning: Tuning = DEFAULT_TUNING) -> None:
-        self.weights = weights or Weights.load()
+    ``reader``: the trained cross-encoder, or None to rank by the features alone. The
+    weights must match (``Weights.load(reader=True)`` has the re-ranking and its gate).
+    """
+
+    def __init__(self, weights: Weights | None = None, tuning: Tuning = DEFAULT_TUNING, reader: Any = None) -> None:
+        self.reader = reader
+        self.weights = weights or Weights.load(reader=reader is not None)
+        if reader is not None and not self.weights.reader_top:
+            raise ValueError("These weights were not fitted with a reader (reader_top is 0).")
         self.tuning = tuning
         self._ranker = self.weights.ranker_vector()
         self._gate = self.weights.gate_vector()
-        self.margins = Margins.of(self.weights.second_margin, self.weights.next_margin, tuning)
+        self.margins = Margins.of(self.weights.second_margin, self.weights.next_margin, tuning,
+                                  own_reason="own_reason" in self.weights.rules)
 
     # -- ranking
-    def rank(self, candidates: list[Candidate]) -> list[Candidate]:
+    def rank(self, q: Question, candidates: list[Candidate]) -> list[Candidate]:
         """``candidates`` with ``logit`` and ``score`` (softmax share) set, most probable first."""
         for c in candidates:
             c.logit = float(np.array([c.features[name] for name in FEATURES]) @ self._ranker)
+        if self.weights.reader_top and self.reader is None:
+            raise ValueError("These weights mix in a reader's score: pass the reader (Ranker(weights, reader=...)).")
+        if self.reader is not None and candidates:
+            self._read(q, candidates)
         if candidates:
             top = max(c.logit for c in candidates)
             mass = [math.exp(c.logit - top) for c in candidates]
@@ -144,6 +176,26 @@ class Ranker:
                 c.score = m / total
         candidates.sort(key=lambda c: -c.score)
         return candidates
+
+    def _read(self, q: Question, candidates: list[Candidate]) -> None:
+        """The reader's logit for the cheap ranker's best ``reader_top``; every logit becomes the fitted mix.
+
+        A candidate the reader did not read gets the lowest logit it gave (so it ranks below
+        every candidate read, as its cheap score already placed it).
+        """
+        candidates.sort(key=lambda c: -c.logit)
+        top = candidates[: self.weights.reader_top]
+        scores = [float(v) for v in self.reader.score(q.standalone, top)]
+        floor = min(scores)
+        read = dict(zip(map(id, top), scores))
+        mix = self.weights.rerank
+        for c in candidates:
+            c.features["cheap"] = c.logit
+            c.features["reader"] = read.get(id(c), floor)
+            c.logit = sum(mix.get(name, 0.0) * c.features[name] for name in RERANK_FEATURES)
+        for i, c in enumerate(top):
+            others = scores[:i] + scores[i + 1 :]
+            c.features["reader_margin"] = scores[i] - (max(others) if others else floor)
 
     # -- deciding
     def gate(self, r: Retrieval) -> tuple[float, str]:
@@ -165,7 +217,8 @@ class Ranker:
         if step != "answer":
             return Decision(True, step, prob)
         ranked = list(r.candidates)
-        if ranked[0].features["conflict"] > 0:
+        rules = self.weights.rules
+        if "other_event" in rules and ranked[0].features["conflict"] > 0:
             # the best evidence states another year, month or ordinal than the question: another event.
             # A close candidate without that conflict may still answer; otherwise refuse.
             best = ranked[0]
@@ -176,7 +229,7 @@ class Ranker:
             ranked = [alt, *(c for c in ranked if c is not alt)]
         q = r.question
         windows = WindowBuilder(q, ranked, self.margins).select()
-        if (q.kind in ("number", "money", "date") and not q.which_document
+        if ("no_figure" in rules and q.kind in ("number", "money", "date") and not q.which_document
                 and not any(figure_match(q.asked, w.text) for w in windows)):
             # "how many"/"how much money"/"when"/"what share" cannot be answered without a figure (a percentage,
             # a duration…) or a date; "which document says how long…" asks for a document, not a figure

@@ -105,7 +105,7 @@ class WindowBuilder:
         """
         q, ranked = self.q, self.ranked
         first = self.window(ranked[0])
-        if q.kind == "reason" and not q.asks_claim:
+        if q.kind == "reason" and not q.asks_claim and self.m.own_reason:
             first = self.own_reason(first)
         out = [first]
         if q.which_document:
@@ -166,7 +166,8 @@ class Margins:
     second_margin: float  # a second, separate piece of evidence
     next_margin: float  # the sentence after the best one (a "why" answer's continuation, a back-reference)
     max_answer_words: int  # an answer longer than this is not read at a glance
+    own_reason: bool = True  # a why-answer does not lead with a reported claim (``WindowBuilder.own_reason``)
 
     @classmethod
-    def of(cls, second_margin: float, next_margin: float, tuning: Tuning) -> Margins:
-        return cls(second_margin, next_margin, tuning.max_answer_words)
+    def of(cls, second_margin: float, next_margin: float, tuning: Tuning, own_reason: bool = True) -> Margins:
+        return cls(second_margin, next_margin, tuning.max_answer_words, own_reason)

@@ -21,7 +21,7 @@ CATEGORIES = {
     "cross_document", "near_miss", "unanswerable",
 }
 CHANGES = {"year", "actor", "place", "project", "detail", "neighbour_figure", "other"}
-SUFFIXES = {".md", ".txt", ".html"}
+SUFFIXES = {".md", ".txt", ".html", ".docx", ".pdf"}
 
 
 def squash(text: str) -> str:
@@ -31,10 +31,24 @@ def squash(text: str) -> str:
     return " ".join(text.split()).lower()
 
 
+def read_text(path: Path) -> str:
+    """A document's text: Word files through their XML (standard library), PDFs through pypdf when installed."""
+    if path.suffix == ".docx":
+        import zipfile
+
+        xml = zipfile.ZipFile(path).read("word/document.xml").decode("utf-8")
+        return html.unescape(re.sub(r"<[^>]+>", "", re.sub(r"</w:p>", "\n", xml)))
+    if path.suffix == ".pdf":
+        from pypdf import PdfReader  # the project's own dependency
+
+        return "\n".join(page.extract_text() or "" for page in PdfReader(str(path)).pages)
+    return path.read_text(encoding="utf-8")
+
+
 def check(batch: Path) -> list[str]:
     problems: list[str] = []
     docs_dir = batch / "docs"
-    docs = {p.name: squash(p.read_text(encoding="utf-8")) for p in sorted(docs_dir.glob("*")) if p.suffix in SUFFIXES}
+    docs = {p.name: squash(read_text(p)) for p in sorted(docs_dir.glob("*")) if p.suffix in SUFFIXES}
     for name in docs:
         meta = docs_dir / f"{name}.meta.json"
         if not meta.exists():

