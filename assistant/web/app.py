@@ -77,6 +77,7 @@ def theme() -> gr.themes.Base:
         block_info_text_color="#4b5563", block_info_text_color_dark="#cbd5e1",
         input_placeholder_color="#6b7280", input_placeholder_color_dark="#9ca3af",
         input_border_color="#6b7280", input_border_color_dark="#9ca3af",
+        input_border_color_focus="#1d4ed8", input_border_color_focus_dark="#93c5fd",  # a focused box stays AA
         checkbox_border_color="#6b7280", checkbox_border_color_dark="#9ca3af",
         checkbox_background_color_selected="#1d4ed8", checkbox_background_color_selected_dark="#60a5fa",
         checkbox_border_color_selected="#1d4ed8", checkbox_border_color_selected_dark="#60a5fa",
@@ -182,7 +183,8 @@ class ChatUI(ChatEvents, ConversationEvents, DocumentEvents):
             )
             with gr.Row(equal_height=False, elem_id="main"):
                 with gr.Column(scale=3, elem_id="chat-col"):
-                    header = gr.HTML(render_header([], len(docs)), elem_id="doc-count-box", js_on_load=None)
+                    header = gr.HTML(render_header([d.title for d in docs][:1] if len(docs) == 1 else [], len(docs)),
+                                     elem_id="doc-count-box", js_on_load=None)
                     with gr.Column(elem_id="chat-scroll"):
                         chat_log = gr.HTML(render_log([], self.examples, initial=True), elem_id="log", js_on_load=None)
                         live = gr.HTML("", elem_id="live", js_on_load=None)

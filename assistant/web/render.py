@@ -344,4 +344,4 @@ def render_status(lines: list[tuple[bool, str]]) -> str:
     if not lines:
         return ""
     items = "".join(f'<li class="{"ok" if ok else "bad"}">{esc(msg)}</li>' for ok, msg in lines)
-    return f'<ul class="upload-status" role="status">{items}</ul>'
+    return f'<div role="status"><ul class="upload-status">{items}</ul></div>'

@@ -242,7 +242,7 @@
       var action2 = ui;
       var holder = b.closest(".remove");
       var confirmBox = holder && holder.querySelector(".confirm");
-      var ask = holder && holder.querySelector("[data-action=remove-ask]");
+      var ask = holder && holder.querySelector("[data-ui=remove-ask]");
       if (!confirmBox || !ask) return;
       var asking = action2 === "remove-ask";
       confirmBox.hidden = !asking;
@@ -366,7 +366,10 @@
     watchChat();
     // the picker says what an empty choice means (Gradio's multiselect has no placeholder of its own)
     var pick = document.querySelector("#doc-picker input[role=combobox]");
-    if (pick && !pick.getAttribute("placeholder")) pick.setAttribute("placeholder", "All documents");
+    if (pick) {
+      var wanted = document.querySelector("#doc-picker .token") ? "Add a document…" : "All documents";
+      if (pick.getAttribute("placeholder") !== wanted) pick.setAttribute("placeholder", wanted);
+    }
     var input = document.querySelector("#upload input[type=file]");
     if (input && !input.getAttribute("accept")) input.setAttribute("accept", window.assistantUploadTypes || "");
   }
