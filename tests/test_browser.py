@@ -2,15 +2,18 @@
 
 One walk per viewport over a real Gradio server, a real Assistant (real model,
 real store with its own data folder, since the walk uploads and removes
-documents): first load, five questions timed in the page (click → question shown
-→ first word → final answer), [n] of the first answer opened after five answers
-with its card inside the window, a follow-up, a refusal, feedback with a note
-saved, good and bad uploads (the drop zone recovers), removing a document,
-reload and reopen the conversation, the dark theme. Each step asserts what a
-person would check, computed colour contrast (WCAG AA) and accessible names
-included. Screenshots go to evals/out/screens/ for people to look at; the
-perceived times to evals/out/screens/perceived-<viewport>.json.
-"""
+documents): first load naming what is searched, five questions timed in the page
+(click → question shown → first word → final answer) with source chips, a
+question asked after scrolling up (it must come into view; this fails without
+the fix) and the "New answer" cue, [n] of the first answer opened with its card
+inside the window (the phone drawer's Back in view), feedback with a note, good
+and bad uploads and a PDF, removing a document, the PDF picked above the box and
+its answer citing pages, a reload that reopens the conversation from its address
+(fails without the fix) and the same link refused to another browser, a
+conversation's own menu, the dark theme. Each checked screen runs axe-core (no
+violation), computed colour contrast (WCAG AA) and accessible names. Screenshots
+go to evals/out/screens/ for people to look at; the perceived times and axe runs
+to evals/out/screens/perceived-<viewport>.json."""
 
 from __future__ import annotations
 
@@ -214,6 +217,7 @@ class Walk:
         self.page.get_by_role("option", name=re.compile(re.escape(title[:12]))).first.click()
         self.page.keyboard.press("Escape")
         self.page.locator("#question textarea").click()
+        self.page.wait_for_selector("#doc-picker [role=listbox]", state="hidden")
 
     def open_sidebar(self) -> None:
         bar = self.page.locator("#conversations")
@@ -305,6 +309,8 @@ def walk(browser, server, viewport: str) -> dict:
         assert "0 / 2,000 characters" in pg.inner_text("#counter-text")
         pg.keyboard.press("Tab")  # the first Tab stop is a named control, not an unlabelled icon
         assert pg.evaluate("(document.activeElement.getAttribute('aria-label') || document.activeElement.innerText || '').trim()")
+        ask, box = pg.locator("#ask").bounding_box(), pg.locator("#question").bounding_box()
+        assert abs(ask["y"] - box["y"]) <= 2 and abs(ask["height"] - box["height"]) <= 2, (ask, box)  # Ask is level
         if walker.phone:
             toggle = pg.locator("#conversations .toggle-button").bounding_box()
             assert toggle["x"] >= 4, f"the conversations toggle is clipped at the screen's edge ({toggle})"
@@ -471,6 +477,7 @@ def walk(browser, server, viewport: str) -> dict:
         walker.pick_document(pdf.title)
         pg.wait_for_function("t => document.querySelector('#doc-scope').innerText.startsWith('Searching: ' + t)",
                              arg=pdf.title[:30])
+        assert walker.in_window("#composer"), "with a document chosen the question box is out of the window"
         walker.shot("10-picked")
         n = walker.answers() + 1
         timings.append(walker.ask(Q_POLL))
@@ -478,8 +485,14 @@ def walk(browser, server, viewport: str) -> dict:
         assert chips.count() >= 1 and all("p. " in t for t in chips.all_inner_texts())
         pages = [c.page for c in bot.ask(Q_POLL, sources=[pdf.name]).citations]
         assert pages and all(pages)
-        chips.first.click()
+        chips.first.click()  # from the Documents tab: the card still comes into view
         pg.wait_for_selector(f"#cite-{n}-1[open]")
+        pg.wait_for_timeout(250)
+        assert walker.in_window(f"#cite-{n}-1 > summary"), "the chip's card opened out of sight"
+        if walker.phone:  # not under the drawer's pinned way back either
+            below = pg.evaluate(f"document.querySelector('#cite-{n}-1').getBoundingClientRect().top >= "
+                                "document.querySelector('#back-box').getBoundingClientRect().bottom - 1")
+            assert below, "the card's title is hidden under the drawer's Back bar"
         assert f"p. {pages[0]}" in pg.inner_text(f"#cite-{n}-1")
         walker.check_page("a PDF's pages")
         walker.shot("11-pdf-pages")

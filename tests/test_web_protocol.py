@@ -159,3 +159,12 @@ def test_the_ask_api_takes_a_scope_and_names_unknown_documents(corpus_bot):
         assert client.predict(q, [], api_name="/ask")["answered"]  # without a scope, as before
         with pytest.raises(AppError, match="public-opinion-polls.pdf"):
             client.predict(q, [], ["public-opinion-poll.pdf"], api_name="/ask")
+
+
+def test_a_chosen_document_removed_since_is_named_not_silently_widened(ui):
+    from assistant.web.chat import ChatSession
+
+    session = ChatSession(owner="browser:" + "b" * 32, scope=["doc-000000000000"])  # no such document now
+    ui.submit("What share of Japanese people supported sanctions on Russia?", session)
+    final = list(ui.answer(session))[-1]
+    assert "None of the documents chosen" in final["log"] and session.turns[-1].answer is None

@@ -61,6 +61,8 @@ class LexicalIndex:
     sources: list[str] = field(default_factory=list)  # the source of each passage, parallel to ``ids``
     titles: dict[str, str] = field(default_factory=dict)  # source -> its title: the documents a scope can name
     _by_prefix: dict[str, list[str]] | None = field(default=None, repr=False)
+    _codes: np.ndarray | None = field(default=None, repr=False)  # each passage's source as an integer
+    _code_of: dict[str, int] = field(default_factory=dict, repr=False)
 
     @classmethod
     def build(cls, records: Iterable[tuple[str, ...]]) -> LexicalIndex:
@@ -142,8 +144,18 @@ class LexicalIndex:
         return math.log(1 + (self.n_docs + 1) / (self.df.get(term, 0) + 0.5))
 
     def mask(self, within: frozenset[str]) -> np.ndarray:
-        """1.0 for each passage whose source is in ``within``, else 0.0 (BM25's weight mask)."""
-        return np.fromiter((s in within for s in self.sources), dtype=np.float32, count=len(self.sources))
+        """1.0 for each passage whose source is in ``within``, else 0.0 (BM25's weight mask).
+
+        Sources are coded as integers once, so a scoped question costs one ``np.isin``
+        over the passages (about a millisecond at 100k), not a Python loop.
+        """
+        if self._codes is None:
+            code_of: dict[str, int] = {}
+            self._codes = np.fromiter((code_of.setdefault(s, len(code_of)) for s in self.sources), dtype=np.int32,
+                                      count=len(self.sources))
+            self._code_of = code_of
+        wanted = [self._code_of[s] for s in within if s in self._code_of]
+        return np.isin(self._codes, wanted).astype(np.float32)
 
     def search(self, query_terms: list[str], k: int, within: frozenset[str] | None = None) -> list[tuple[int, float]]:
         """Passage indices and BM25 scores, best first; ``within``: only passages of these sources."""

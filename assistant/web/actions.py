@@ -136,7 +136,7 @@ document.addEventListener("click", function (ev) {
     data[f] = el ? el.value : "";
   });
   b.disabled = true;  // one click, one action; the re-rendered HTML brings the button back
-  setTimeout(function () { if (document.contains(b)) b.disabled = false; }, 4000);
+  setTimeout(function () { if (document.contains(b)) b.disabled = false; }, 800);
   trigger("click", data);
 });
 """

@@ -93,7 +93,6 @@ class ChatEvents:
         session.regenerate = False
         n = len(session.turns) + 1
         scope = self.scope_words(session)
-        sources = self.library.sources_for(session.scope) if session.scope else None
         history = self.history_of(session.turns)
         final: Answer | None = None
         error = ""
@@ -101,6 +100,7 @@ class ChatEvents:
         last = time.monotonic()
         budget = PACE_BUDGET_S
         try:
+            sources = self.scope_sources(session)
             for item in self.bot.stream(question, history, sources=sources):
                 if isinstance(item, Answer):
                     final = item

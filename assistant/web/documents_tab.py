@@ -15,6 +15,7 @@ from typing import Any
 
 import gradio as gr
 
+from ..errors import UnknownDocument
 from . import actions as act
 from .chat import ChatSession
 from .library import DocumentInfo
@@ -44,6 +45,21 @@ class DocumentEvents:
     def _chosen(self, session: ChatSession, docs: list[DocumentInfo]) -> list[DocumentInfo]:
         by_key = {d.key: d for d in docs}
         return [by_key[k] for k in session.scope if k in by_key]
+
+    def scope_sources(self, session: ChatSession) -> list[str] | None:
+        """The store's source ids of the chosen documents (never shown), None for all.
+
+        Documents removed since they were chosen are left out; when none is left the
+        reader is told, rather than silently answered from every document.
+        """
+        if not session.scope:
+            return None
+        by_key = {d.key: d.source for d in self.catalog()}
+        chosen = [by_key[k] for k in session.scope if k in by_key]
+        if not chosen:
+            raise UnknownDocument("None of the documents chosen for this conversation is in the library any more.",
+                                  "Choose others above the question box, or clear the choice to search them all.")
+        return chosen
 
     def scope_words(self, session: ChatSession) -> str:
         """Where an answer is looked for, in words ("all 14 documents", "“White paper”")."""
@@ -109,4 +125,4 @@ class DocumentEvents:
         return {"documents": self.documents_html(), **self.scope_updates(session)}
 
 
-__all__ = ["DocumentEvents", "render_error"]
+__all__ = ["DocumentEvents"]

@@ -292,11 +292,6 @@ class Library:
                 return doc.source
         raise KeyError(key)
 
-    def sources_for(self, keys: list[str]) -> list[str]:
-        """The store's source ids of the documents ``keys`` name (the Documents tab's keys); unknown keys are
-        passed on as they are, so the assistant names them in its error."""
-        by_key = {d.key: d.source for d in self.documents()}
-        return [by_key.get(k, k) for k in keys]
 
     # -- listing
     def passage_count(self, source: str) -> int:

@@ -1,6 +1,6 @@
 """HTML for the web chat: messages, citation cards, the documents list. Pure functions.
 
-Why apart from ``webapp``: rendering is where escaping and accessibility live,
+Why apart from the handlers: rendering is where escaping and accessibility live,
 and pure functions of ``Turn`` s and ``Citation`` s can be tested without a
 server. Every piece of document or user text goes through ``esc``; every
 control gets a plain-text accessible name; nothing shows a server path (a

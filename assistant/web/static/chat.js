@@ -70,14 +70,15 @@
     }
   }
   // scroll only the box that holds el (never the page: the chat must stay where it is)
-  function scrollIntoBox(el, box) {
+  function scrollIntoBox(el, box, margin) {
     if (!el || !box) return;
     var top = el.getBoundingClientRect().top - box.getBoundingClientRect().top + box.scrollTop;
-    box.scrollTop = Math.max(0, top - 12);
+    box.scrollTop = Math.max(0, top - (margin || 12));
   }
   function whenPresent(id, fn, tries) {
     var el = byId(id);
-    if (el) return fn(el);
+    // shown, not only present: a card in a tab being switched to has no size yet to scroll to
+    if (el && el.getClientRects().length) return fn(el);
     if ((tries || 0) < 40) setTimeout(function () { whenPresent(id, fn, (tries || 0) + 1); }, 25);
   }
   function openCard(id) {
@@ -87,7 +88,11 @@
       var box = byId("sources");
       // the panel scrolls itself when it can; on the phone the drawer does
       if (box && box.scrollHeight > box.clientHeight + 1) scrollIntoBox(card, box);
-      else scrollIntoBox(card, byId("side"));
+      else {
+        // the drawer: below its pinned way back, not under it
+        var back = byId("back-box");
+        scrollIntoBox(card, byId("side"), (back ? back.getBoundingClientRect().height : 0) + 12);
+      }
       card.classList.add("flash");
       setTimeout(function () { card.classList.remove("flash"); }, 1500);
       var summary = card.querySelector("summary");
