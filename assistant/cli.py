@@ -64,7 +64,8 @@ def _print_answer(ans, as_json: bool) -> None:
     if ans.citations:
         print()
         for c in ans.citations:
-            print(f"[{c.n}] {c.source} — {c.path} @ {c.start}-{c.end} (passage {c.passage_id})")
+            page = f", p. {c.page}" if c.page else ""
+            print(f"[{c.n}] {c.source}{page} — {c.path} @ {c.start}-{c.end} (passage {c.passage_id})")
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
@@ -74,7 +75,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
     # validate before loading the model: a bad question should fail fast
     Assistant.validate_question(args.question, settings.max_question_chars)
     bot = Assistant(settings)
-    _print_answer(bot.ask(args.question), args.json)
+    _print_answer(bot.ask(args.question, sources=args.source or None), args.json)
     return 0
 
 
@@ -202,6 +203,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("ask", parents=[common], help="answer one question")
     p.add_argument("question")
     p.add_argument("--json", action="store_true", help="print the answer and citations as JSON")
+    p.add_argument("--source", action="append", metavar="NAME",
+                   help="answer only from this document (file name or title, as the Documents tab lists it); "
+                        "repeat for several")
     p.set_defaults(func=cmd_ask)
 
     p = sub.add_parser("chat", parents=[common], help="multi-turn chat in the terminal")

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -182,7 +182,8 @@ class Assistant:
             )
         return question.strip()
 
-    def retrieve(self, question: str, history: list[dict] | None = None) -> Retrieval:
+    def retrieve(self, question: str, history: list[dict] | None = None,
+                 sources: Iterable[str] | None = None) -> Retrieval:
         """The three stages before an answer: the question analysed, its evidence found, the evidence ranked.
 
         1. *Question*: validated, follow-ups resolved (``Answerer.condense``) and analysed once
@@ -191,30 +192,38 @@ class Assistant:
            candidates with named features (``answering.evidence.candidates``).
         3. *Ranking*: the decision component orders them (``answering.decision.Ranker.rank``);
            the answerer then asks it to decide (``Ranker.decide``).
+
+        ``sources`` limits the evidence to the named documents (file names, paths or titles,
+        ``index.scope``); an unknown name raises ``UnknownDocument`` with the closest matches.
         """
         text = clean_question(self.validate(question)) or question
+        within = self.retriever.scope(sources)
         standalone = self.answerer.condense(text, history)
         q = analyse(text, standalone, self.retriever.lexical())
         qvec = self.embedder.embed_query_vector(standalone)
-        passages = self.retriever.search(standalone, k=self.settings.top_k, query_vector=qvec)
+        passages = self.retriever.search(standalone, k=self.settings.top_k, query_vector=qvec, sources=within)
         # a follow-up's own words say what is asked now; the earlier turns only say about what
         own = self.embedder.embed_query_vector(text) if standalone != text else qvec
         found = self.ranker.rank(q, candidates(q, passages, qvec, own_vector=own))
         return Retrieval(q, passages, found)
 
-    def ask(self, question: str, history: list[dict] | None = None) -> Answer:
-        """Answer ``question`` (with optional role/content ``history``) citing source passages."""
+    def ask(self, question: str, history: list[dict] | None = None, sources: Iterable[str] | None = None) -> Answer:
+        """Answer ``question`` (with optional role/content ``history``) citing source passages.
+
+        ``sources``: answer only from these documents (as the Documents tab names them); None: all.
+        """
         t0 = time.perf_counter()
-        r = self.retrieve(question, history)
+        r = self.retrieve(question, history, sources)
         t1 = time.perf_counter()
         ans = self.answerer.answer(r, history)
         self._finish(ans, r, t0, t1)
         return ans
 
-    def stream(self, question: str, history: list[dict] | None = None) -> Iterator[str | Answer]:
-        """Yield the answer text piece by piece as it is produced, then the final ``Answer``."""
+    def stream(self, question: str, history: list[dict] | None = None,
+               sources: Iterable[str] | None = None) -> Iterator[str | Answer]:
+        """Yield the answer text piece by piece as it is produced, then the final ``Answer`` (``sources``: as ``ask``)."""
         t0 = time.perf_counter()
-        r = self.retrieve(question, history)
+        r = self.retrieve(question, history, sources)
         t1 = time.perf_counter()
         for item in self.answerer.stream(r, history):
             if isinstance(item, Answer):

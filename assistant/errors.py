@@ -47,3 +47,15 @@ class LLMError(AssistantError):
 
 class StoreBusy(StoreError):
     """Another process is writing to the same data folder (one writer at a time)."""
+
+
+class UnknownDocument(AssistantError):
+    """A document named to limit the search (``sources=``, ``--source``) is not in the store."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, hint: str = "", *, names: list[str] | None = None,
+                 suggestions: list[str] | None = None) -> None:
+        super().__init__(message, hint)
+        self.names = names or []  # the names that matched no document
+        self.suggestions = suggestions or []  # close matches, best first

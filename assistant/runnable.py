@@ -30,16 +30,22 @@ if TYPE_CHECKING:
 _DONE = object()
 
 
-def _parse(value: Any) -> tuple[Any, list[dict] | None]:
-    """``{"question": str, "history": [...]}`` (or a bare question string) → (question, history)."""
+def _parse(value: Any) -> tuple[Any, list[dict] | None, list[str] | None]:
+    """``{"question": str, "history": [...], "sources": [...]}`` (or a bare question) → (question, history, sources)."""
     if isinstance(value, str):
-        return value, None
+        return value, None, None
     if isinstance(value, dict):
         history = value.get("history")
         if history is not None and not isinstance(history, list):
             raise InvalidQuestion("history must be a list of {\"role\", \"content\"} messages.",
                                   "Pass [] or omit it for a new conversation.")
-        return value.get("question"), history
+        sources = value.get("sources")
+        if isinstance(sources, str):
+            sources = [sources]
+        if sources is not None and not (isinstance(sources, list) and all(isinstance(s, str) for s in sources)):
+            raise InvalidQuestion("sources must be a list of document names.",
+                                  "Pass file names or titles as the Documents tab lists them, or omit it for all.")
+        return value.get("question"), history, sources
     raise InvalidQuestion(f"Expected {{'question': ..., 'history': [...]}}, got {type(value).__name__}.",
                           "Pass a dict with a 'question' key.")
 
@@ -49,7 +55,7 @@ def _out(item: str | Answer) -> str | dict[str, Any]:
 
 
 class AssistantRunnable(Runnable[dict[str, Any], dict[str, Any]]):
-    """``{"question", "history"}`` in, ``Answer.to_dict()`` out (streaming: text pieces, then that dict)."""
+    """``{"question", "history", "sources"}`` in, ``Answer.to_dict()`` out (streaming: text pieces, then that dict)."""
 
     name = "assistant"
 
@@ -58,13 +64,13 @@ class AssistantRunnable(Runnable[dict[str, Any], dict[str, Any]]):
 
     # -- the one real step, and its streaming form
     def _ask(self, value: dict[str, Any]) -> dict[str, Any]:
-        question, history = _parse(value)
-        return self.assistant.ask(question, history).to_dict()
+        question, history, sources = _parse(value)
+        return self.assistant.ask(question, history, sources).to_dict()
 
     def _pieces(self, values: Iterator[dict[str, Any]]) -> Iterator[str | dict[str, Any]]:
         for value in values:
-            question, history = _parse(value)
-            for item in self.assistant.stream(question, history):
+            question, history, sources = _parse(value)
+            for item in self.assistant.stream(question, history, sources):
                 yield _out(item)
 
     # -- Runnable

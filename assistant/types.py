@@ -46,6 +46,16 @@ class ScoredPassage:
     ordinal: int = 0  # position of the passage in its document (0-based)
     skip: frozenset[int] = frozenset()  # sentence indices that are headings or bylines: never an answer
     years: frozenset[str] = frozenset()  # every year the passage's document mentions
+    pages: tuple[tuple[int, int], ...] = ()  # PDF: (absolute offset, page number) from the passage's start
+
+    def page_at(self, offset: int) -> int | None:
+        """The page (1-based) the text at absolute ``offset`` is on; None for documents without pages."""
+        page = None
+        for start, number in self.pages:
+            if start > offset:
+                break
+            page = number
+        return page
 
     def to_document(self) -> Any:
         """The passage as a LangChain ``Document`` (what ``HybridRetriever.invoke`` returns)."""
@@ -146,6 +156,7 @@ class Citation:
     date: str = ""  # the document's date, as its sidecar or front matter gives it
     section: str = ""  # the heading the quote sits under
     paragraph: int = 0  # 1-based number of the passage in its document
+    page: int | None = None  # the PDF page (1-based) the quote starts on; None for other formats
 
     @classmethod
     def of(cls, n: int, passage: ScoredPassage, start: int, end: int, score: float,
@@ -165,7 +176,7 @@ class Citation:
             n=n, source=passage.title, path=passage.source, passage_id=passage.id, quote=quote, start=start,
             end=end, score=round(float(score), 4), passage=passage.text[ctx_start - passage.start : ctx_end - passage.start],
             passage_start=ctx_start, passage_end=ctx_end, supported=supported, date=passage.date,
-            section=passage.section, paragraph=passage.ordinal + 1,
+            section=passage.section, paragraph=passage.ordinal + 1, page=passage.page_at(start),
         )
 
     def to_dict(self) -> dict[str, Any]:

@@ -6,13 +6,14 @@ interface: the assistant (its CLI, the web layer's uploads) uses nothing else.
 
 from .loaders import SUPPORTED_SUFFIXES, SourceDoc, discover, load_source
 from .lock import writer_lock
-from .pipeline import Ingestor, IngestReport
+from .pipeline import IngestedDocument, Ingestor, IngestReport
 from .recovery import set_aside_unopenable_store
 from .splitter import Passage, split_passages, split_sentences
 
 __all__ = [
     "SUPPORTED_SUFFIXES",
     "IngestReport",
+    "IngestedDocument",
     "Ingestor",
     "Passage",
     "SourceDoc",

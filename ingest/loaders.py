@@ -47,6 +47,7 @@ class SourceDoc:
     body_start: int = 0  # where content starts (after front matter)
     date: str = ""  # the document's date as its sidecar or front matter writes it
     heading_lines: frozenset[int] = frozenset()  # start offsets of lines the format marks as headings/bylines
+    pages: tuple[tuple[int, int], ...] = ()  # PDF: (offset in text, page number) where each page begins
 
 
 def _decode(raw: bytes, path: Path) -> str:
@@ -233,6 +234,11 @@ _LIST_ITEM = re.compile(r"^([•·▪◦‣*-]|\(?\d{1,2}[.)]|\(?[a-z][.)])\s")
 
 
 def reflow_pdf_pages(pages: list[str]) -> str:
+    """PDF page texts as paragraphs (``reflow_pdf``'s text, without where each page starts)."""
+    return reflow_pdf(pages)[0]
+
+
+def reflow_pdf(pages: list[str]) -> tuple[str, tuple[tuple[int, int], ...]]:
     """PDF page texts as paragraphs: layout line breaks joined, running headers and page numbers dropped.
 
     pypdf returns a PDF's lines as laid out, so a sentence wraps across lines (and
@@ -240,6 +246,10 @@ def reflow_pdf_pages(pages: list[str]) -> str:
     when it fills most of the text width and the next line does not start a list
     item; a shorter line ends its paragraph (headings and last lines are short).
     Lines repeated on most pages (running headers, footers) and bare page numbers go.
+
+    Also returns where each page begins in the text, as ``(offset, page number)``
+    pairs (1-based, the PDF's own page order): a citation names the page its quote
+    is on, which is what a reader looks up in the PDF.
     """
     page_lines = [[ln.strip() for ln in page.splitlines() if ln.strip()] for page in pages]
     counts: dict[str, int] = {}
@@ -247,37 +257,48 @@ def reflow_pdf_pages(pages: list[str]) -> str:
         for ln in set(lines):
             counts[ln] = counts.get(ln, 0) + 1
     repeated = {ln for ln, n in counts.items() if len(page_lines) >= 3 and n >= len(page_lines) - 1 and len(ln) < 120}
-    lines = [ln for page in page_lines for ln in page if ln not in repeated and not _PAGE_NUMBER.match(ln)]
+    lines = [(ln, number) for number, page in enumerate(page_lines, start=1) for ln in page
+             if ln not in repeated and not _PAGE_NUMBER.match(ln)]
     if not lines:
-        return ""
-    lengths = sorted(len(ln) for ln in lines)
+        return "", ()
+    lengths = sorted(len(ln) for ln, _ in lines)
     width = lengths[int(0.9 * (len(lengths) - 1))]  # the usual full line, robust to one long outlier
-    out: list[str] = []
+    out: list[tuple[str, list[tuple[int, int]]]] = []  # (paragraph, (offset in it, page) of each line)
     para = ""
-    for i, ln in enumerate(lines):
+    marks: list[tuple[int, int]] = []
+    for i, (ln, number) in enumerate(lines):
         if para and _LIST_ITEM.match(ln):  # a new item: the list stays one block, one item a line
-            out.append(para)
-            para = ""
+            out.append((para, marks))
+            para, marks = "", []
         if para and not para.endswith("\n") and _BROKEN_WORD.search(para) and ln[:1].islower():
+            marks.append((len(para) - 1, number))
             para = para[:-1] + ln  # a word hyphenated across the line end: "govern-" + "ment"
+        elif para and not para.endswith("\n"):
+            marks.append((len(para) + 1, number))
+            para = f"{para} {ln}"
         else:
-            para = f"{para} {ln}" if para and not para.endswith("\n") else ln
-        nxt = lines[i + 1] if i + 1 < len(lines) else ""
+            marks = [(0, number)]
+            para = ln
+        nxt = lines[i + 1][0] if i + 1 < len(lines) else ""
         # a short next line without end punctuation that starts a word in capitals is a heading, not a continuation
         heading_next = len(nxt) < 0.75 * width and nxt[-1:] not in ".!?:;,\"”’)" and nxt[:1].isupper()
         if len(ln) < 0.75 * width or not nxt or heading_next:
-            out.append(para)
-            para = ""
+            out.append((para, marks))
+            para, marks = "", []
     text = ""
-    for block in out:
+    starts: list[tuple[int, int]] = []
+    for block, block_marks in out:
         if text:
             # list items follow each other (and their lead-in) on single lines; paragraphs get a blank line
             text += "\n" if _LIST_ITEM.match(block) else "\n\n"
+        for offset, number in block_marks:
+            if not starts or starts[-1][1] != number:
+                starts.append((len(text) + offset, number))
         text += block
-    return text
+    return text, tuple(starts)
 
 
-def _load_pdf(path: Path) -> tuple[str, str | None]:
+def _load_pdf(path: Path) -> tuple[str, str | None, tuple[tuple[int, int], ...]]:
     from pypdf import PdfReader
 
     try:
@@ -287,7 +308,8 @@ def _load_pdf(path: Path) -> tuple[str, str | None]:
     except Exception as exc:
         raise DocumentError(f"{path.name}: corrupt or unreadable PDF ({type(exc).__name__}: {exc}).",
                             "Re-export the PDF, or save its text as .txt.") from exc
-    return reflow_pdf_pages(pages), title or None
+    text, starts = reflow_pdf(pages)
+    return text, title or None, starts
 
 
 def _load_docx(path: Path) -> tuple[str, str | None, frozenset[int]]:
@@ -338,6 +360,7 @@ def load_source(path: Path, knowledge_dir: Path | None = None, max_bytes: int = 
     body_start = 0
     fields: dict = {}
     headings: frozenset[int] = frozenset()
+    pages: tuple[tuple[int, int], ...] = ()
     if suffix in (".html", ".htm"):
         text, fields["title"], headings, fields["date"] = _load_html(path, raw)
     elif suffix == ".docx":
@@ -348,7 +371,7 @@ def load_source(path: Path, knowledge_dir: Path | None = None, max_bytes: int = 
     elif suffix == ".pdf":
         if not raw.startswith(b"%PDF"):
             raise DocumentError(f"{path.name}: not a PDF (no %PDF header).", "Re-export the PDF.")
-        text, fields["title"] = _load_pdf(path)
+        text, fields["title"], pages = _load_pdf(path)
     else:
         text, fields, body_start = _load_text(path, raw)
     if not text[body_start:].strip():
@@ -365,7 +388,7 @@ def load_source(path: Path, knowledge_dir: Path | None = None, max_bytes: int = 
         except ValueError:
             pass
     return SourceDoc(path=rel, abs_path=resolved, title=title, text=text, body_start=body_start, date=date,
-                     heading_lines=headings)
+                     heading_lines=headings, pages=pages)
 
 
 def folder_files(folder: Path) -> list[Path]:

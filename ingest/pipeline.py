@@ -135,19 +135,49 @@ def prefetched(items: Iterator[Document], depth: int = 512) -> Iterator[Document
         worker.join()
 
 
-LAYOUT = 4  # in every record's hash: records written by an older layout are re-embedded once
+# in every record's hash: records written by an older layout are re-embedded once.
+# 5: PDF passages carry their page numbers (``pages``).
+LAYOUT = 5
 
 
-def passage_documents(p: Passage, years: str = "") -> Document:
-    """The record of one passage; ``years`` lists every year its document mentions (its date's included)."""
-    return Document(
-        page_content=p.text,
-        metadata={
-            "source": p.source, "title": p.title, "passage_id": p.id, "start": p.start,
-            "end": p.end, "ordinal": p.ordinal, "sentences": json.dumps(p.sentences), "layout": LAYOUT,
-            "skip": json.dumps(p.skip), "section": p.section, "date": p.date, "years": years,
-        },
-    )
+def passage_pages(p: Passage, starts: tuple[tuple[int, int], ...]) -> list[list[int]]:
+    """The pages ``p`` lies on, as ``[offset, page]`` from its start: [] for documents without pages.
+
+    ``starts`` is where each page of the document begins (``SourceDoc.pages``); the
+    first pair is the page the passage starts on, the rest are page turns inside it,
+    so a citation can name the page of its own quote (``Citation.page``).
+    """
+    out: list[list[int]] = []
+    for offset, page in starts:
+        if offset <= p.start:
+            out = [[p.start, page]]
+        elif offset < p.end:
+            out.append([offset, page])
+        else:
+            break
+    return out
+
+
+def passage_documents(p: Passage, years: str = "", pages: tuple[tuple[int, int], ...] = ()) -> Document:
+    """The record of one passage; ``years`` lists every year its document mentions (its date's included),
+    ``pages`` where the document's pages begin (PDF)."""
+    metadata = {
+        "source": p.source, "title": p.title, "passage_id": p.id, "start": p.start,
+        "end": p.end, "ordinal": p.ordinal, "sentences": json.dumps(p.sentences), "layout": LAYOUT,
+        "skip": json.dumps(p.skip), "section": p.section, "date": p.date, "years": years,
+    }
+    if pages:
+        metadata["pages"] = json.dumps(passage_pages(p, pages))
+    return Document(page_content=p.text, metadata=metadata)
+
+
+@dataclass(frozen=True)
+class IngestedDocument:
+    """One document the store holds, as a program outside ingest may see it (the web's Documents tab)."""
+
+    source: str  # its id in the store: the path under the knowledge folder, else its absolute path
+    title: str
+    file: Path | None  # where it was read from, when known
 
 
 class Ingestor:
@@ -175,6 +205,20 @@ class Ingestor:
             return {}
         except ValueError:
             return {}  # a damaged manifest only loses deletion tracking; the store is intact
+
+    def documents(self) -> list[IngestedDocument]:
+        """Every document ingested into this data folder, in source order."""
+        out = []
+        for source, info in sorted(self.manifest().items()):
+            file = info.get("abs_path")
+            out.append(IngestedDocument(source, str(info.get("title") or Path(source).name), Path(file) if file else None))
+        return out
+
+    def passage_count(self, source: str) -> int:
+        """How many passages of ``source`` the records list (0 when unknown)."""
+        if not self.settings.record_db.exists():
+            return 0
+        return len(self.passage_records.list_keys(group_ids=[source]))
 
     def _save_manifest(self, data: dict[str, dict]) -> None:
         atomic_write_text(self.manifest_path, json.dumps(data, indent=1, sort_keys=True))
@@ -359,7 +403,7 @@ class Ingestor:
                 manifest[doc.path] = {"title": doc.title, "abs_path": str(doc.abs_path),
                                       "sha": hashlib.sha1(doc.text.encode()).hexdigest()}
                 years = document_years(doc.text + " " + doc.date + " " + doc.title)
-                yield from (passage_documents(p, years) for p in passages)
+                yield from (passage_documents(p, years, doc.pages) for p in passages)
 
         try:
             # a file that fails to load is never seen here, so scoped cleanup keeps its old passages

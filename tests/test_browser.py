@@ -2,23 +2,28 @@
 
 One walk per viewport over a real Gradio server, a real Assistant (real model,
 real store with its own data folder, since the walk uploads and removes
-documents): first load, five questions timed in the page (click → question shown
-→ first word → final answer), [n] of the first answer opened after five answers
-with its card inside the window, a follow-up, a refusal, feedback with a note
-saved, good and bad uploads (the drop zone recovers), removing a document,
-reload and reopen the conversation, the dark theme. Each step asserts what a
-person would check, computed colour contrast (WCAG AA) and accessible names
-included. Screenshots go to evals/out/screens/ for people to look at; the
-perceived times to evals/out/screens/perceived-<viewport>.json.
-"""
+documents): first load naming what is searched, five questions timed in the page
+(click → question shown → first word → final answer) with source chips, a
+question asked after scrolling up (it must come into view; this fails without
+the fix) and the "New answer" cue, [n] of the first answer opened with its card
+inside the window (the phone drawer's Back in view), feedback with a note, good
+and bad uploads and a PDF, removing a document, the PDF picked above the box and
+its answer citing pages, a reload that reopens the conversation from its address
+(fails without the fix) and the same link refused to another browser, a
+conversation's own menu, the dark theme. Each checked screen runs axe-core (no
+violation), computed colour contrast (WCAG AA) and accessible names. Screenshots
+go to evals/out/screens/ for people to look at; the perceived times and axe runs
+to evals/out/screens/perceived-<viewport>.json."""
 
 from __future__ import annotations
 
 import json
+import re
 import time
 from pathlib import Path
 from urllib.parse import urlparse
 
+import axe_playwright_python
 import pytest
 from _webapp_fixtures import running_chat
 
@@ -29,6 +34,9 @@ FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--
 SCREENS = Path(__file__).resolve().parents[1] / "evals" / "out" / "screens"
 TIMEOUT_MS = 60_000
 VIEWPORTS = {"desktop": (1440, 900), "phone": (390, 844)}
+POLLS_PDF = Path(__file__).resolve().parents[1] / "evals" / "corpora" / "japan-ukraine" / "knowledge" / "public-opinion-polls.pdf"
+Q_POLL = "What share of Japanese people supported sanctions on Russia?"
+AXE_JS = (Path(axe_playwright_python.__file__).parent / "axe.min.js").read_text(encoding="utf-8")
 
 Q_REFUGEES = "How many Ukrainians has Japan taken in?"
 QUESTIONS = [  # (question, text the answer must hold, or None for a refusal)
@@ -140,6 +148,7 @@ class Walk:
         self.page, self.vp, self.server = page, viewport, server
         self.phone = viewport == "phone"
         self.shots: list[Path] = []
+        self.axe_runs: list[dict] = []
 
     def shot(self, name: str) -> None:
         SCREENS.mkdir(parents=True, exist_ok=True)
@@ -148,8 +157,27 @@ class Walk:
         assert path.stat().st_size > 5_000
         self.shots.append(path)
 
+    def axe(self, where: str) -> None:
+        """axe-core (shipped by axe-playwright-python) on the page as it is: no violation of any rule."""
+        if not self.page.evaluate("typeof window.axe !== 'undefined'"):
+            self.page.evaluate(AXE_JS)
+        result = self.page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+        found = [(v["id"], v["impact"], [(n["target"], n["failureSummary"][-160:]) for n in v["nodes"]][:3])
+                 for v in result["violations"]]
+        self.axe_runs.append({"where": where, "violations": len(found), "rules_passed": len(result["passes"])})
+        assert found == [], f"{self.vp} {where}: axe violations: {found}"
+
     def check_page(self, where: str) -> None:
-        """AA contrast, names for every control, nothing leaving the machine, no sideways scrolling."""
+        """axe, AA contrast, names for every control, nothing leaving the machine, no sideways scrolling."""
+        # outputs of an event still running are faded by Gradio: check what the reader sees once it settles
+        faded = """() => [...document.querySelectorAll('.block')].filter(e => e.getBoundingClientRect().height > 0
+                        && parseFloat(getComputedStyle(e).opacity) < 1).map(e => e.id || e.className)"""
+        try:
+            self.page.wait_for_function(f"({faded})().length === 0", timeout=30_000)
+        except Exception:
+            raise AssertionError(f"{self.vp} {where}: still faded: {self.page.evaluate(faded)}") from None
+        self.page.wait_for_timeout(250)
+        self.axe(where)
         bad = self.page.evaluate(CONTRAST_JS)
         assert bad == [], f"{self.vp} {where}: contrast below WCAG AA: {bad[:8]}"
         unnamed = self.page.evaluate(NAMES_JS)
@@ -163,6 +191,40 @@ class Walk:
             """s => { const r = document.querySelector(s).getBoundingClientRect();
                  return r.top >= 0 && r.bottom <= window.innerHeight + 1 && r.left >= 0 && r.right <= window.innerWidth + 1
                         && r.height > 0; }""", selector)
+
+    def in_chat(self, selector: str) -> bool:
+        """Is (the first of) ``selector`` inside the chat's scrolling box, where the reader can see it?"""
+        return self.page.evaluate(
+            """s => { const el = document.querySelector(s), box = document.querySelector('#chat-scroll');
+                 if (!el) return false; const r = el.getBoundingClientRect(), b = box.getBoundingClientRect();
+                 return r.height > 0 && r.top >= b.top - 1 && r.top < b.bottom - 8; }""", selector)
+
+    def scroll_chat_to_top(self) -> None:
+        self.page.evaluate("() => { const b = document.querySelector('#chat-scroll'); b.scrollTop = 0;"
+                           " b.dispatchEvent(new Event('scroll')); }")
+        self.page.wait_for_timeout(100)
+
+    def addressed(self) -> bool:
+        """The open conversation's address is in the location bar (?c=<its id>)."""
+        cid = self.page.get_attribute("#log .log-body", "data-conversation")
+        return bool(cid) and f"c={cid}" in self.page.url
+
+    def pick_document(self, title: str) -> None:
+        """Choose one document in the picker above the box, by typing part of its title."""
+        box = self.page.get_by_role("combobox", name="Documents to search")
+        box.click()
+        box.fill(title[:12])
+        self.page.get_by_role("option", name=re.compile(re.escape(title[:12]))).first.click()
+        self.page.keyboard.press("Escape")
+        self.page.locator("#question textarea").click()
+        self.page.wait_for_selector("#doc-picker [role=listbox]", state="hidden")
+
+    def open_sidebar(self) -> None:
+        bar = self.page.locator("#conversations")
+        if "open" not in (bar.get_attribute("class") or ""):
+            self.page.click("#conversations .toggle-button")
+            self.page.wait_for_function("document.querySelector('#conversations').classList.contains('open')")
+            self.page.wait_for_timeout(300)
 
     def answers(self) -> int:
         return self.page.locator("#log article.msg.bot").count()
@@ -224,32 +286,34 @@ def walk(browser, server, viewport: str) -> dict:
     pg = ctx.new_page()
     pg.set_default_timeout(TIMEOUT_MS)
     pg.offsite = []  # requests that would leave the machine: recorded and blocked
-
-    def guard(route):
-        host = urlparse(route.request.url).hostname
-        if route.request.url.startswith(("data:", "blob:")) or host in ("127.0.0.1", "localhost"):
-            route.continue_()
-        else:
-            pg.offsite.append(route.request.url)
-            route.abort()
-
+    guard = offsite_guard(pg)
     pg.route("**/*", guard)
     walker = Walk(pg, viewport, server)
     bot = server.ui.bot
     try:
-        # 1. first load: a heading, example questions, a named question box, nothing off the machine
+        # 1. first load: a heading, the document searched named, example questions, a named question box
         pg.goto(server.url + "/", wait_until="domcontentloaded")
         pg.wait_for_selector("#question textarea")
         pg.wait_for_selector("#log .examples")
+        pg.wait_for_selector("#log .log-body:not([data-initial])")  # the page's load step has answered
         pg.wait_for_timeout(500)  # the page script's first pass (sidebar, counter, theme button)
         assert pg.locator("h1").count() == 1 and "Japan" in pg.locator("h1").inner_text()
         assert pg.get_by_role("textbox", name="Your question").is_visible()
         assert pg.get_by_role("button", name="Ask", exact=True).is_visible()
+        assert pg.get_by_role("combobox", name="Documents to search").is_visible()
+        docs = server.ui.library.documents()  # the first walk's uploads stay for the second
+        named = f"Searching: {docs[0].title}" if len(docs) == 1 else f"Searching all {len(docs)} documents"
+        assert pg.inner_text("#doc-scope") == named  # names what is searched
         for q, _ in QUESTIONS[:2]:
             assert pg.get_by_role("button", name=q).is_visible()
         assert "0 / 2,000 characters" in pg.inner_text("#counter-text")
         pg.keyboard.press("Tab")  # the first Tab stop is a named control, not an unlabelled icon
         assert pg.evaluate("(document.activeElement.getAttribute('aria-label') || document.activeElement.innerText || '').trim()")
+        ask, box = pg.locator("#ask").bounding_box(), pg.locator("#question").bounding_box()
+        assert abs(ask["y"] - box["y"]) <= 2 and abs(ask["height"] - box["height"]) <= 2, (ask, box)  # Ask is level
+        if walker.phone:
+            toggle = pg.locator("#conversations .toggle-button").bounding_box()
+            assert toggle["x"] >= 4, f"the conversations toggle is clipped at the screen's edge ({toggle})"
         walker.check_page("first load")
         walker.shot("01-first-load")
 
@@ -261,17 +325,18 @@ def walk(browser, server, viewport: str) -> dict:
         assert "the limit is 2,000" in pg.inner_text("#ask-error-box")
         assert len(pg.input_value("#question textarea")) == 2100 and walker.answers() == 0
 
-        # 2. five questions, timed in the page: an answer, a follow-up, a refusal
+        # 2. five questions, timed in the page: an answer, a follow-up, a refusal; sources as chips under each
         timings = []
         for i, (q, expected) in enumerate(QUESTIONS, start=1):
             timings.append(walker.ask(q))
             answer = pg.locator(f"#log #answer-{i}")
             if expected is None:
                 assert answer.locator(".refusal").is_visible() and "Not in the sources" in answer.inner_text()
-                assert answer.locator("a.cite").count() == 0
+                assert answer.locator("a.cite").count() == 0 and answer.locator("a.chip").count() == 0
                 assert pg.locator(f"#turn-{i} details.cite").count() == 0  # no cards for a refusal
             else:
                 assert expected in answer.inner_text(), answer.inner_text()
+                assert answer.locator("a.chip").count() == answer.locator("a.cite").count() >= 1
             if i == 1:
                 assert pg.get_by_role("article", name="Answer 1").is_visible()
                 link = answer.locator("a.cite").first
@@ -279,13 +344,41 @@ def walk(browser, server, viewport: str) -> dict:
                 assert link.get_attribute("aria-label") == f"Source 1: {title}"
                 assert pg.evaluate("""() => { const a = document.querySelector('#answer-1 a.cite');
                     const s = getComputedStyle(a); return s.textDecorationLine.includes('underline'); }""")
+                chip = answer.locator("a.chip").first
+                assert chip.get_attribute("aria-label") == f"Source 1: {title}" and "para." in chip.inner_text()
+                heights = pg.evaluate("[...document.querySelectorAll('#answer-1 .actions button')]"
+                                      ".map(b => Math.round(b.getBoundingClientRect().height))")
+                assert len(set(heights)) == 1, f"the answer's buttons differ in height: {heights}"
                 walker.check_page("first answer")
                 walker.shot("02-answer")
             if i == 4:
                 walker.shot("03-refusal")
         assert "error" not in pg.inner_text("#ask-error-box").lower()
+        assert walker.addressed(), "the conversation has no address after its first answer"
 
-        # 3. after five answers, [1] of the first one: its card, in the window, quote marked in its passage
+        # 3. a question asked after scrolling up to re-read comes into view; an answer arriving out of
+        # sight is announced ("New answer"), and the cue brings it into view
+        walker.scroll_chat_to_top()
+        timings.append(walker.ask(QUESTIONS[0][0]))  # ask() waits until the question is shown
+        assert walker.in_chat("#log #answer-6, #live .msg.user"), "the new question is not in view"
+        assert walker.in_chat("#log #answer-6"), "the new answer is not in view"
+        walker.shot("04-asked-after-scrolling-up")
+        walker.scroll_chat_to_top()
+        pg.fill("#question textarea", QUESTIONS[1][0])
+        pg.click("#ask")
+        pg.wait_for_selector("#live .msg.user")
+        walker.scroll_chat_to_top()  # the reader goes back up while the answer arrives
+        pg.wait_for_selector("#log #answer-7")
+        pg.wait_for_selector("#new-answer:not([hidden])")
+        assert walker.in_window("#new-answer") and not walker.in_chat("#log #answer-7")
+        walker.check_page("new answer cue")
+        walker.shot("05-new-answer-cue")
+        pg.click("#new-answer")
+        pg.wait_for_selector("#new-answer", state="hidden")
+        assert walker.in_chat("#log #answer-7")
+
+        # 4. after seven answers, [1] of the first one: its card, in the window, quote marked in its passage;
+        # the tooltip names the document and quotes it
         expected = bot.ask(Q_REFUGEES).citations[0]
         first_link = pg.locator("#answer-1 a.cite").first
         first_link.scroll_into_view_if_needed()
@@ -293,7 +386,10 @@ def walk(browser, server, viewport: str) -> dict:
         first_link.hover()
         if not walker.phone:
             pg.wait_for_selector("#cite-tip:not([hidden])")
-            assert expected.quote in pg.inner_text("#cite-tip")  # the quote on hover, before any click
+            tip = pg.inner_text("#cite-tip")
+            assert expected.quote in tip and expected.source in tip  # title and quote, before any click
+            assert pg.evaluate("!!document.querySelector('#cite-tip').closest('main')")  # inside a landmark
+            walker.check_page("tooltip")
         walker.open_citation(1)
         card = pg.locator("#cite-1-1")
         assert card.locator("mark.quote").inner_text() == expected.quote
@@ -301,14 +397,25 @@ def walk(browser, server, viewport: str) -> dict:
         assert card.locator(".passage").inner_text().strip() == expected.passage.strip()
         loc = card.inner_text()
         assert file_name(expected.path) in loc and f"paragraph {expected.paragraph}" in loc
+        assert loc.count(expected.quote) == 1, "the open card shows its quote twice"
         assert str(bot.settings.data_dir) not in pg.content()  # never a server path
+        if walker.phone:
+            assert walker.in_window("#back-to-answer"), "the drawer's way back scrolled out of sight"
         walker.check_page("citation card")
-        walker.shot("04-five-answers-citation")
+        walker.shot("06-citation-card")
         walker.close_panel()
         if walker.phone:
             assert walker.in_window("#answer-1 a.cite")  # back at the answer the reader came from
+        # a chip opens its card too
+        chip = pg.locator("#answer-2 a.chip").first
+        chip.scroll_into_view_if_needed()
+        chip.click()
+        pg.wait_for_selector("#cite-2-1[open]")
+        if walker.phone:
+            assert walker.in_window("#back-to-answer")
+        walker.close_panel()
 
-        # 4. feedback: Helpful, then a note; both saved on the server
+        # 5. feedback: Helpful, then a note; both saved on the server
         pg.locator("#answer-1").get_by_role("button", name="Helpful", exact=True).click()
         pg.wait_for_selector("#answer-1 button[data-value='1'][aria-pressed=true]")
         pg.fill("#note-1", "Clear figure, right source.")
@@ -321,9 +428,9 @@ def walk(browser, server, viewport: str) -> dict:
             time.sleep(0.1)
         assert rows and rows[0]["rating"] == 1 and rows[0]["question"] == Q_REFUGEES
         pg.wait_for_selector("#answer-1 .thanks")
-        walker.shot("05-feedback")
+        walker.shot("07-feedback")
 
-        # 5. documents: a good file with a Unicode name and a bad one together; the zone recovers
+        # 6. documents: a good file with a Unicode name and a bad one together; the zone recovers; a PDF
         walker.open_panel("Documents")
         # the file picker offers every type the library takes (Word files too), and the zone's label
         # sits above its icon rather than over it
@@ -347,59 +454,135 @@ def walk(browser, server, viewport: str) -> dict:
         assert "日本の政策" in pg.inner_text("#document-list")
         second = folder / "ロシア制裁.md"
         second.write_text("# ロシア制裁\n\nThe Marmot list freezes the assets of twelve shipping firms.\n", encoding="utf-8")
-        pg.set_input_files("#upload input[type=file]", [str(second)])  # the same zone takes the next file
-        pg.wait_for_function("document.querySelector('#upload-status-box').innerText.includes('ロシア制裁.md')")
+        pg.set_input_files("#upload input[type=file]", [str(second), str(POLLS_PDF)])  # the same zone, again
+        pg.wait_for_function("document.querySelector('#upload-status-box').innerText.includes('public-opinion-polls.pdf')",
+                             timeout=120_000)
         docs = pg.inner_text("#document-list")
         assert "日本の政策.md" in docs and "ロシア制裁.md" in docs and "knowledge folder" in docs
+        assert f"Searching all {len(server.ui.library.documents())} documents" in pg.inner_text("#doc-scope")
         walker.check_page("documents")
-        walker.shot("06-documents")
+        walker.shot("08-documents")
 
-        # 6. remove a document: asked to confirm, then gone from the list and from the answers
+        # 7. remove a document: asked to confirm, then gone from the list and from the answers
         pg.get_by_role("button", name="Remove ロシア制裁.md").click()
         pg.get_by_role("button", name="Yes, remove ロシア制裁.md").click()
         pg.wait_for_function("document.querySelector('#upload-status-box').innerText.includes('Removed ロシア制裁.md')")
         assert "ロシア制裁.md" not in pg.inner_text("#document-list")
         assert not bot.ask("How many shipping firms does the Marmot list freeze?").answered
-        walker.shot("07-removed")
+        walker.shot("09-removed")
         walker.close_panel()
 
-        # 7. reload: the conversation is listed, reopens with its answers, and its citations still open
+        # 8. ask one document only: picked by title in the picker above the box; its answer cites PDF pages
+        pdf = next(d for d in server.ui.library.documents() if d.name == POLLS_PDF.name)
+        walker.pick_document(pdf.title)
+        pg.wait_for_function("t => document.querySelector('#doc-scope').innerText.startsWith('Searching: ' + t)",
+                             arg=pdf.title[:30])
+        assert walker.in_window("#composer"), "with a document chosen the question box is out of the window"
+        walker.shot("10-picked")
+        n = walker.answers() + 1
+        timings.append(walker.ask(Q_POLL))
+        chips = pg.locator(f"#answer-{n} a.chip")
+        assert chips.count() >= 1 and all("p. " in t for t in chips.all_inner_texts())
+        pages = [c.page for c in bot.ask(Q_POLL, sources=[pdf.name]).citations]
+        assert pages and all(pages)
+        chips.first.click()  # from the Documents tab: the card still comes into view
+        pg.wait_for_selector(f"#cite-{n}-1[open]")
+        pg.wait_for_timeout(250)
+        assert walker.in_window(f"#cite-{n}-1 > summary"), "the chip's card opened out of sight"
+        if walker.phone:  # not under the drawer's pinned way back either
+            below = pg.evaluate(f"document.querySelector('#cite-{n}-1').getBoundingClientRect().top >= "
+                                "document.querySelector('#back-box').getBoundingClientRect().bottom - 1")
+            assert below, "the card's title is hidden under the drawer's Back bar"
+        assert f"p. {pages[0]}" in pg.inner_text(f"#cite-{n}-1")
+        walker.check_page("a PDF's pages")
+        walker.shot("11-pdf-pages")
+        walker.close_panel()
+
+        # 9. reload: the address reopens the conversation, its answers, citations and chosen document
+        address = pg.url
+        assert "c=" in address
         pg.reload(wait_until="domcontentloaded")
-        pg.wait_for_selector("#question textarea")
-        pg.wait_for_timeout(500)
-        if walker.phone:
-            pg.click("#conversations .toggle-button")
-        radio = pg.get_by_role("radio", name=f"{Q_REFUGEES} (5)")
-        radio.check()
-        pg.wait_for_selector("#log #answer-5")
+        pg.wait_for_selector(f"#log #answer-{n}")
         assert "Kishida" in pg.inner_text("#log #answer-3")
         assert pg.locator("#answer-1 button[data-value='1']").get_attribute("aria-pressed") == "true"
-        if walker.phone:
-            pg.click("#conversations .toggle-button")
-            pg.wait_for_timeout(300)
+        assert pg.inner_text("#doc-scope").startswith("Searching: " + pdf.title[:30])
         walker.open_citation(1)
         assert pg.locator("#cite-1-1 mark.quote").inner_text() == expected.quote
-        walker.shot("08-reopened")
+        walker.shot("12-reloaded")
         walker.close_panel()
+        # the same link in another browser (another owner) opens nothing of this conversation
+        other = browser.new_context(viewport={"width": w, "height": h})
+        stranger = other.new_page()
+        stranger.route("**/*", offsite_guard(stranger))
+        stranger.goto(address, wait_until="domcontentloaded")
+        stranger.wait_for_selector("#log .examples")
+        stranger.wait_for_selector("#ask-error-box .ask-error")
+        assert "not one of your conversations" in stranger.inner_text("#ask-error-box")
+        stranger.wait_for_function("!location.search.includes('c=')")  # and the address is dropped
+        other.close()
 
-        # 8. the theme switch: dark, readable, and still dark after a reload
+        # 10. the conversations: each has its own menu; rename, delete with a one-line confirmation; on the
+        # phone the sidebar closes once a conversation is picked
+        walker.open_sidebar()
+        pg.get_by_role("button", name="New conversation").click()
+        pg.wait_for_selector("#log .examples")
+        if walker.phone:
+            pg.wait_for_function("!document.querySelector('#conversations').classList.contains('open')")
+            walker.open_sidebar()
+        item = pg.locator("#conversation-list li.conv").first
+        item.locator(".conv-menu-btn").click()
+        item.get_by_role("button", name="Rename").click()
+        item.locator("input[name=title]").fill("Refugees and aid")
+        item.get_by_role("button", name="Save").click()
+        pg.wait_for_function("document.querySelector('#conversation-list').innerText.includes('Refugees and aid')")
+        item = pg.locator("#conversation-list li.conv").first
+        item.locator(".conv-menu-btn").click()
+        item.get_by_role("button", name="Delete").click()
+        confirm = item.get_by_role("button", name="Yes, delete")
+        assert confirm.bounding_box()["height"] < 40, "the delete confirmation wraps"
+        walker.check_page("conversation menu")
+        walker.shot("13-conversation-menu")
+        item.get_by_role("button", name="Cancel").click()
+        item.get_by_role("button", name="Refugees and aid 8 answers").click()  # open it from the list
+        pg.wait_for_selector(f"#log #answer-{n}")
+        if walker.phone:
+            pg.wait_for_function("!document.querySelector('#conversations').classList.contains('open')")
+            assert walker.in_window("#question textarea")
+        walker.shot("14-reopened")
+
+        # 11. the theme switch: dark, readable, and still dark after a reload
         pg.get_by_role("button", name="Dark theme").click()
         pg.wait_for_selector("body.dark")
         pg.wait_for_timeout(600)  # Gradio fades colours between themes
         walker.check_page("dark theme")
-        walker.shot("09-dark")
+        walker.shot("15-dark")
         pg.reload(wait_until="domcontentloaded")
         pg.wait_for_selector("#question textarea")
         pg.wait_for_function("document.body.classList.contains('dark')")
         pg.get_by_role("button", name="Light theme").click()
         pg.wait_for_function("!document.body.classList.contains('dark')")
-        return {"viewport": viewport, "timings": timings, "screens": [str(p) for p in walker.shots]}
+        return {"viewport": viewport, "timings": timings, "axe": walker.axe_runs, "screens": [str(p) for p in walker.shots]}
     except Exception:
         SCREENS.mkdir(parents=True, exist_ok=True)
         pg.screenshot(path=str(SCREENS / f"{viewport}-FAILED.png"))  # what the reader saw when it broke
         raise
     finally:
         ctx.close()
+
+
+def offsite_guard(pg):
+    """A route handler that lets loopback requests through and records (and blocks) any other."""
+    pg.offsite = []
+
+    def guard(route):
+        host = urlparse(route.request.url).hostname
+        if route.request.url.startswith(("data:", "blob:")) or host in ("127.0.0.1", "localhost"):
+            route.continue_()
+        else:
+            pg.offsite.append(route.request.url)
+            route.abort()
+
+    return guard
 
 
 @pytest.mark.parametrize("viewport", list(VIEWPORTS))

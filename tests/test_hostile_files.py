@@ -169,8 +169,8 @@ def test_web_api_rejects_a_lone_surrogate_with_a_clear_error(bot):
             return r.read().decode()
 
     with running_chat(bot) as chat:
-        got = call(b'{"data": ["\\ud800", []]}')
+        got = call(b'{"data": ["\\ud800", [], null]}')  # question, history, documents (null: all)
         assert got.startswith("event: error")
         error = json.loads(got.split("data:", 1)[1])
         assert error["title"] == "InvalidQuestion" and "invalid text" in error["error"]
-        assert "event: complete" in call(b'{"data": ["How many Ukrainians has Japan taken in?", []]}')
+        assert "event: complete" in call(b'{"data": ["How many Ukrainians has Japan taken in?", [], null]}')

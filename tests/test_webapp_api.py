@@ -108,10 +108,13 @@ def test_ask_bad_input_is_a_clear_error(chat_server, question, history, message)
 
 # -- the chat steps the page uses (called directly: the browser test drives them through the page)
 def _chat(ui, question, session):
-    """Run the page's two steps: show the question at once, then stream the answer; returns the frames."""
-    box, error, live, _stop, session = ui.submit(question, session)
-    frames = list(ui.answer(session)) if not error else []
-    return box, error, live, frames
+    """Run the page's two steps: show the question at once, then stream the answer.
+
+    Returns the first step's named updates and the answer's frames (named updates too).
+    """
+    shown = ui.submit(question, session)
+    frames = list(ui.answer(session)) if "live" in shown else []
+    return shown, frames
 
 
 def test_chat_shows_the_question_at_once_then_streams_word_by_word(bot, tmp_path):
@@ -120,27 +123,29 @@ def test_chat_shows_the_question_at_once_then_streams_word_by_word(bot, tmp_path
     ui = ChatUI(bot)
     ui.store = type(ui.store)(tmp_path / "c.sqlite")  # this test's own conversations
     session = ChatSession(owner="browser:test")
-    box, error, live, frames = _chat(ui, Q_AID, session)
-    assert box == "" and error == "" and "Searching" in live and _esc(Q_AID) in live
-    partial = [f[0] for f in frames[:-1]]
+    shown, frames = _chat(ui, Q_AID, session)
+    assert shown["box"] == "" and shown["error"] == "" and _esc(Q_AID) in shown["live"]
+    assert "Looking for the answer in “" in shown["live"]  # names the document, and reads unlike the header line
+    partial = [f["live"] for f in frames[:-1]]
     assert len(partial) > 5, "the answer should arrive in pieces, not in one frame"
-    assert all("answer streaming" in p for p in partial)
-    final_live, log_html, sources = frames[-1][:3]
+    assert all("answer streaming" in p for p in partial) and all(set(f) == {"live"} for f in frames[:-1])
+    final_live, log_html, sources = frames[-1]["live"], frames[-1]["log"], frames[-1]["sources"]
     assert final_live == "" and 'href="#cite-1-1"' in log_html and 'aria-label="Source 1: ' in log_html
+    assert 'class="chips"' in log_html and f'data-conversation="{session.conversation}"' in log_html
     c = bot.ask(Q_AID).citations[0]
     assert f'<mark class="quote">{_esc(c.quote)}</mark>' in sources
     assert f"passage {c.passage_id}" in sources and f"characters {c.start}–{c.end}" in sources
 
     # a follow-up is resolved from the conversation; the conversation is saved
-    frames = _chat(ui, "Who announced it?", session)[3]
-    assert "Kishida" in frames[-1][1] and 'id="turn-2"' in frames[-1][2]
+    frames = _chat(ui, "Who announced it?", session)[1]
+    assert "Kishida" in frames[-1]["log"] and 'id="turn-2"' in frames[-1]["sources"]
     (saved,) = ui.store.list("browser:test")
     assert saved.turns == 2 and saved.title == shorten(Q_AID)
 
     # a refusal looks different and gets no citation cards
-    frames = _chat(ui, "What did Brazil do about the war?", session)[3]
-    assert 'class="refusal"' in frames[-1][1]
-    turn3 = frames[-1][2].split('id="turn-3"')[1].split("</section>")[0]
+    frames = _chat(ui, "What did Brazil do about the war?", session)[1]
+    assert 'class="refusal"' in frames[-1]["log"]
+    turn3 = frames[-1]["sources"].split('id="turn-3"')[1].split("</section>")[0]
     assert "details" not in turn3 and "Not in the sources" in turn3
 
 
@@ -149,9 +154,9 @@ def test_a_bad_question_stays_in_the_box_with_the_reason(bot, tmp_path):
 
     ui = ChatUI(bot)
     session = ChatSession(owner="browser:test")
-    box, error, live, frames = _chat(ui, "y" * 2500, session)
-    assert "the limit is 2,000" in error and 'role="alert"' in error
-    assert box is not None and not isinstance(box, str)  # gr.skip(): the text stays in the box
+    shown, frames = _chat(ui, "y" * 2500, session)
+    assert "the limit is 2,000" in shown["error"] and 'role="alert"' in shown["error"]
+    assert set(shown) == {"error"}  # the text stays in the box: nothing else is updated
     assert session.pending is None and session.turns == []
 
 
@@ -182,7 +187,7 @@ def test_upload_is_ingested_and_searchable(upload_server, tmp_path):
     before = client.predict("Who signed the Zorblax accord?", [], api_name="/ask")
     assert before["answered"] is False
 
-    status, _file, documents, _header = client.predict([handle_file(src)], api_name="/upload")
+    status, _file, documents, _header, _picker = client.predict([handle_file(src)], api_name="/upload")
     assert "Added zorblax-accord.md" in status
     assert "The Zorblax accord" in documents and "zorblax-accord.md" in documents
     (stored,) = upload_server.ui.uploads_dir.rglob("zorblax-accord.md")

@@ -21,6 +21,7 @@ import hashlib
 import shutil
 import threading
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,7 @@ from ..text import terms
 from ..tuning import DEFAULT_TUNING, Tuning
 from ..types import ScoredPassage
 from .lexical import LexicalIndex
+from .scope import resolve
 from .store import SENTENCE_VECTORS, Store, is_connection_error, read_record, unpack_vectors
 
 
@@ -100,10 +102,23 @@ class HybridRetriever(BaseRetriever):
                 pass
         return index
 
-    def _texts(self):  # noqa: ANN202 - Iterator[tuple[str, str]]
-        """(id, text) of every passage, a page at a time."""
+    def _texts(self):  # noqa: ANN202 - Iterator[tuple[str, str, str, str]]
+        """(id, text, source, title) of every passage, a page at a time."""
         for rid, meta in self.store.records():
-            yield rid, read_record(meta)["text"]
+            r = read_record(meta)
+            yield rid, r["text"], r["source"], r.get("title") or r["source"]
+
+    # -- scope: the documents a question is about
+    def documents(self) -> dict[str, str]:
+        """Every document the store holds: source id -> title (from the BM25 mirror, so always in step)."""
+        return dict(self.lexical().titles)
+
+    def scope(self, names: Iterable[str] | None) -> frozenset[str] | None:
+        """The source ids ``names`` (file names, paths or titles) stand for; None: every document.
+
+        Unknown names raise ``UnknownDocument`` with the closest matches (``index.scope``).
+        """
+        return resolve(names, self.lexical().titles)
 
     def _recover(self, epoch: int) -> bool:
         """After a failed read: open the store afresh (once, however many threads failed) and drop the mirror."""
@@ -113,35 +128,40 @@ class HybridRetriever(BaseRetriever):
         return True
 
     # -- search
-    def search(self, query: str, k: int | None = None, query_vector: np.ndarray | None = None) -> list[ScoredPassage]:
+    def search(self, query: str, k: int | None = None, query_vector: np.ndarray | None = None,
+               sources: frozenset[str] | None = None) -> list[ScoredPassage]:
         """Top-``k`` passages for ``query`` by reciprocal rank fusion of dense and BM25 ranks.
 
+        ``sources``: search only these documents (source ids, as ``scope`` returns them);
+        both rankings are limited, Chroma's by its metadata filter and BM25's by a mask.
         A read that fails on a stale view of the store is retried once on a fresh one;
         a lost server connection is reported at once (reopening cannot help).
         """
         epoch = self.store.epoch
         try:
-            return self._search(query, k, query_vector)
+            return self._search(query, k, query_vector, sources)
         except StoreError as exc:
             if is_connection_error(exc) or not self._recover(epoch):
                 raise
-            return self._search(query, k, query_vector)
+            return self._search(query, k, query_vector, sources)
 
-    def _search(self, query: str, k: int | None, query_vector: np.ndarray | None) -> list[ScoredPassage]:
+    def _search(self, query: str, k: int | None, query_vector: np.ndarray | None,
+                sources: frozenset[str] | None = None) -> list[ScoredPassage]:
         k = k or self.k
         n = max(self.candidates, k)
         rrf_k = self.tuning.rrf_k
         lex = self.lexical()
-        if lex.n_docs == 0:
+        size = lex.n_docs if sources is None else int(lex.mask(sources).sum())
+        if size == 0:
             return []
         qvec = query_vector if query_vector is not None else self.embedder.embed_query_vector(query)
         found: dict[str, ScoredPassage] = {}  # by record id
-        for rank, (rid, meta, dist) in enumerate(self.store.query(qvec, min(n, lex.n_docs))):
+        for rank, (rid, meta, dist) in enumerate(self.store.query(qvec, min(n, size), sources)):
             p = _passage(meta, len(qvec))
             p.dense = 1.0 - float(dist)
             p.score += 1.0 / (rrf_k + rank + 1)
             found[rid] = p
-        bm25_hits = lex.search(terms(query), n)
+        bm25_hits = lex.search(terms(query), n, within=sources)
         missing = list(dict.fromkeys(lex.ids[i] for i, _ in bm25_hits if lex.ids[i] not in found))
         for rid, meta, emb in self.store.get(missing):
             p = _passage(meta, len(qvec))
@@ -175,5 +195,6 @@ def _passage(meta: dict, dim: int) -> ScoredPassage:
         sentence_matrix=unpack_vectors(r[SENTENCE_VECTORS], dim), date=str(r.get("date") or ""),
         section=str(r.get("section") or ""), ordinal=int(r.get("ordinal") or 0),
         skip=frozenset(int(i) for i in r.get("skip") or ()), years=frozenset(str(r.get("years") or "").split()),
+        pages=tuple((int(o), int(n)) for o, n in r.get("pages") or ()),
     )
 

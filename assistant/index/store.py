@@ -73,6 +73,8 @@ def to_record(doc: Document, packed_vectors: str) -> dict[str, Any]:
     fields = {k: v for k, v in doc.metadata.items() if k != "source"}
     fields["sentences"] = json.loads(fields.get("sentences", "[]"))
     fields["skip"] = json.loads(fields.get("skip", "[]"))
+    if "pages" in fields:  # PDF passages: [[offset, page], ...] from the passage's start
+        fields["pages"] = json.loads(fields["pages"])
     fields["text"] = doc.page_content
     return {"source": doc.metadata["source"], PASSAGE: json.dumps(fields, ensure_ascii=False),
             SENTENCE_VECTORS: packed_vectors}
@@ -371,9 +373,16 @@ class Store:
             got = self._read(lambda col, o=offset: col.get(include=["metadatas"], limit=page, offset=o))
             yield from zip(got["ids"], got["metadatas"])
 
-    def query(self, vector: np.ndarray, n: int) -> list[tuple[str, dict[str, Any], float]]:
-        """The ``n`` passages nearest ``vector``: (id, metadata, cosine distance), nearest first."""
-        got = self._read(lambda col: col.query(query_embeddings=[vector.tolist()], n_results=n,
+    def query(self, vector: np.ndarray, n: int, sources: Iterable[str] | None = None
+              ) -> list[tuple[str, dict[str, Any], float]]:
+        """The ``n`` passages nearest ``vector``: (id, metadata, cosine distance), nearest first.
+
+        ``sources``: only passages of these documents (Chroma's metadata filter on ``source``).
+        """
+        where = {"source": {"$in": sorted(sources)}} if sources is not None else None
+        if where is not None and not where["source"]["$in"]:
+            return []
+        got = self._read(lambda col: col.query(query_embeddings=[vector.tolist()], n_results=n, where=where,
                                                include=["metadatas", "distances"]))
         return list(zip(got["ids"][0], got["metadatas"][0], got["distances"][0]))
 

@@ -96,6 +96,7 @@ class Conversation:
     id: str
     title: str
     turns: list[Turn] = field(default_factory=list)
+    scope: list[str] = field(default_factory=list)  # the documents chosen for it (Documents tab keys); [] = all
 
 
 class ConversationStore:
@@ -106,6 +107,9 @@ class ConversationStore:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._db() as db:
             db.executescript(SCHEMA)
+            columns = {r["name"] for r in db.execute("PRAGMA table_info(conversations)")}
+            if "scope" not in columns:  # a file from before document scopes
+                db.execute("ALTER TABLE conversations ADD COLUMN scope TEXT NOT NULL DEFAULT '[]'")
 
     @contextmanager
     def _db(self) -> Iterator[sqlite3.Connection]:
@@ -120,13 +124,19 @@ class ConversationStore:
             db.close()
 
     # -- conversations
-    def create(self, owner: str, title: str) -> str:
+    def create(self, owner: str, title: str, scope: list[str] | None = None) -> str:
         cid = uuid.uuid4().hex
         stamp = now()
         with self._db() as db:
-            db.execute("INSERT INTO conversations VALUES (?, ?, ?, ?, ?)", (cid, owner, shorten(title) or "Untitled",
-                                                                           stamp, stamp))
+            db.execute("INSERT INTO conversations (id, owner, title, created, updated, scope) VALUES (?, ?, ?, ?, ?, ?)",
+                       (cid, owner, shorten(title) or "Untitled", stamp, stamp, json.dumps(scope or [])))
         return cid
+
+    def set_scope(self, owner: str, cid: str, scope: list[str]) -> bool:
+        """Keep the documents chosen for a conversation with it (reopened, it asks the same ones)."""
+        with self._db() as db:
+            return db.execute("UPDATE conversations SET scope = ? WHERE id = ? AND owner = ?",
+                              (json.dumps(list(scope)), cid, owner)).rowcount == 1
 
     def list(self, owner: str) -> list[ConversationInfo]:
         """The owner's conversations, most recently used first."""
@@ -140,7 +150,8 @@ class ConversationStore:
     def get(self, owner: str, cid: str) -> Conversation | None:
         """The conversation with its turns and their ratings, or None (unknown, or someone else's)."""
         with self._db() as db:
-            conv = db.execute("SELECT id, title FROM conversations WHERE id = ? AND owner = ?", (cid, owner)).fetchone()
+            conv = db.execute("SELECT id, title, scope FROM conversations WHERE id = ? AND owner = ?",
+                              (cid, owner)).fetchone()
             if conv is None:
                 return None
             rows = db.execute("SELECT position, question, answer, error FROM turns WHERE conversation_id = ? "
@@ -152,7 +163,11 @@ class ConversationStore:
             answer = answer_from_dict(json.loads(r["answer"])) if r["answer"] else None
             rating, note = ratings.get(r["position"], (0, ""))
             turns.append(Turn(r["question"], answer, r["error"], rating, note))
-        return Conversation(conv["id"], conv["title"], turns)
+        try:
+            scope = [str(k) for k in json.loads(conv["scope"] or "[]")]
+        except (TypeError, ValueError):
+            scope = []
+        return Conversation(conv["id"], conv["title"], turns, scope)
 
     def save_turn(self, owner: str, cid: str, position: int, turn: Turn) -> bool:
         """Store (or replace, for a regenerated answer) the turn at ``position``; its old feedback goes."""

@@ -93,6 +93,7 @@ class DocumentInfo:
     passages: int
     added: str  # ISO time of the upload, "" for the knowledge folder
     origin: str  # "upload" | "knowledge" | "other"
+    source: str = ""  # its id in the store: never shown (an upload's is a server path)
 
     @property
     def removable(self) -> bool:
@@ -286,38 +287,38 @@ class Library:
     def _source_for_key(self, key: str, index: dict[str, dict[str, Any]]) -> str:
         if key in index:
             return self._source_of(self.folder / index[key]["file"])
-        for source in self.bot.ingestor.manifest():
-            if _other_key(source) == key:
-                return source
+        for doc in self.bot.ingestor.documents():
+            if _other_key(doc.source) == key:
+                return doc.source
         raise KeyError(key)
+
 
     # -- listing
     def passage_count(self, source: str) -> int:
         try:
-            return len(self.bot.ingestor.passage_records.list_keys(group_ids=[source]))
+            return self.bot.ingestor.passage_count(source)
         except Exception:  # the count is a convenience; a store problem shows when asking
             return 0
 
     def documents(self) -> list[DocumentInfo]:
         """Every searched document: knowledge folder first, then uploads by name."""
-        manifest = self.bot.ingestor.manifest()
         index = self.index()
         by_source = {self._source_of(self.folder / e["file"]): (name, e) for name, e in index.items()}
         out: list[DocumentInfo] = []
-        for source, info in manifest.items():
-            title = str(info.get("title") or Path(source).name)
+        for ingested in self.bot.ingestor.documents():
+            source, title = ingested.source, ingested.title
             file_name = Path(source).name
             kind = Path(source).suffix.lstrip(".").upper() or "TEXT"
             if source in by_source:
                 name, entry = by_source[source]
                 doc = DocumentInfo(name, title, name, kind, self.passage_count(source), entry.get("added", ""),
-                                   "upload")
+                                   "upload", source)
             elif not Path(source).is_absolute():
                 doc = DocumentInfo(_other_key(source), title, file_name, kind, self.passage_count(source), "",
-                                   "knowledge")
+                                   "knowledge", source)
             else:
                 doc = DocumentInfo(_other_key(source), title, file_name, kind, self.passage_count(source), "",
-                                   "other")
+                                   "other", source)
             out.append(doc)
         order = {"knowledge": 0, "upload": 1, "other": 2}
         return sorted(out, key=lambda d: (order[d.origin], d.name.casefold()))

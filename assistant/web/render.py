@@ -1,6 +1,6 @@
 """HTML for the web chat: messages, citation cards, the documents list. Pure functions.
 
-Why apart from ``webapp``: rendering is where escaping and accessibility live,
+Why apart from the handlers: rendering is where escaping and accessibility live,
 and pure functions of ``Turn`` s and ``Citation`` s can be tested without a
 server. Every piece of document or user text goes through ``esc``; every
 control gets a plain-text accessible name; nothing shows a server path (a
@@ -15,7 +15,8 @@ from pathlib import Path
 
 from ..text import MARKER, strip_markers
 from ..types import Answer, Citation
-from .conversations import Turn, shorten
+from . import actions as act
+from .conversations import ConversationInfo, Turn, shorten
 from .library import DocumentInfo
 
 HEADING_CHARS = 80  # long questions are shortened in headings; the chat shows them whole
@@ -54,15 +55,24 @@ def highlight_passage(c: Citation) -> str:
 
 
 def where(c: Citation) -> str:
-    """Where in the document, for a reader: date, section, paragraph (whatever is known)."""
+    """Where in the document, for a reader: date, section, page (PDF), paragraph (whatever is known)."""
     parts = []
     if c.date:
         parts.append(esc(c.date))
     if c.section:
         parts.append(f"section “{esc(shorten(c.section, HEADING_CHARS))}”")
+    if c.page:
+        parts.append(f"p. {c.page}")
     if c.paragraph:
         parts.append(f"paragraph {c.paragraph}")
     return " · ".join(parts)
+
+
+def spot(c: Citation) -> str:
+    """The shortest place a reader can look it up: the page of a PDF, else the paragraph."""
+    if c.page:
+        return f"p. {c.page}"
+    return f"para. {c.paragraph}" if c.paragraph else ""
 
 
 def render_citation(turn: int, c: Citation) -> str:
@@ -89,7 +99,7 @@ def render_sources(turns: list[Turn]) -> str:
     parts = []
     for t, turn in reversed(list(enumerate(turns, start=1))):
         parts.append(f'<section class="turn" id="turn-{t}" aria-labelledby="turn-{t}-h">'
-                     f'<h3 id="turn-{t}-h">Answer {t}: “{esc(shorten(turn.question, HEADING_CHARS))}”</h3>')
+                     f'<h2 id="turn-{t}-h">Answer {t}: “{esc(shorten(turn.question, HEADING_CHARS))}”</h2>')
         ans = turn.answer
         if ans is None:
             parts.append(f'<p class="sources-empty">{esc(turn.error or "No answer.")}</p>')
@@ -102,9 +112,31 @@ def render_sources(turns: list[Turn]) -> str:
 
 
 # -- messages
+def source_name(c: Citation) -> str:
+    """"Title, p. 12": what a screen reader says for a citation and the tooltip's heading."""
+    return f"{c.source}, p. {c.page}" if c.page else c.source
+
+
 def _link(turn: int, c: Citation) -> str:
     return (f'<a class="cite" href="#{cite_id(turn, c.n)}" data-quote="{esc(c.quote)}" '
-            f'aria-label="Source {c.n}: {esc(c.source)}">[{c.n}]</a>')
+            f'data-title="{esc(source_name(c))}" aria-label="Source {c.n}: {esc(source_name(c))}">[{c.n}]</a>')
+
+
+def source_chips(turn: int, ans: Answer) -> str:
+    """The sources of one answer as numbered chips (title and page or paragraph); each opens its card."""
+    if not ans.answered or not ans.citations:
+        return ""
+    items = []
+    for c in ans.citations:
+        place = spot(c)
+        items.append(
+            f'<li><a class="chip" href="#{cite_id(turn, c.n)}" data-quote="{esc(c.quote)}" '
+            f'data-title="{esc(source_name(c))}" aria-label="Source {c.n}: {esc(source_name(c))}">'
+            f'<span class="chip-n" aria-hidden="true">{c.n}</span>'
+            f'<span class="chip-title">{esc(shorten(c.source, 48))}</span>'
+            + (f'<span class="chip-at">{esc(place)}</span>' if place else "") + "</a></li>")
+    return f'<ul class="chips" aria-label="Sources of answer {turn}">{"".join(items)}</ul>'
+
 
 
 def answer_body(turn: int, ans: Answer) -> str:
@@ -146,56 +178,72 @@ def _actions(turn: int, t: Turn, last: bool) -> str:
     ans = t.answer
     buttons = []
     if ans is not None:
-        buttons.append(f'<button type="button" class="act" data-action="copy" data-copy="{esc(copy_text(ans))}">'
-                       f"Copy</button>")
+        buttons.append(f'<button type="button" class="act" data-copy="{esc(copy_text(ans))}">Copy</button>')
     if last:
-        buttons.append(f'<button type="button" class="act" data-action="regenerate" data-turn="{turn}">'
-                       "Regenerate</button>")
+        buttons.append(f'<button type="button" class="act" {act.REGENERATE.attrs(turn=turn)}>Regenerate</button>')
     if ans is not None:
         for value, label in ((1, "Helpful"), (-1, "Not helpful")):
             pressed = "true" if t.rating == value else "false"
-            buttons.append(f'<button type="button" class="act rate" data-action="rate" data-turn="{turn}" '
-                           f'data-value="{value}" aria-pressed="{pressed}">{label}</button>')
+            buttons.append(f'<button type="button" class="act rate" {act.RATE.attrs(turn=turn, value=value)} '
+                           f'aria-pressed="{pressed}">{label}</button>')
     out = f'<div class="actions" role="group" aria-label="Answer {turn}">{"".join(buttons)}</div>'
     if t.rating:
         out += (f'<form class="note" data-turn="{turn}" onsubmit="return false">'
                 f'<p class="thanks" role="status">Thanks, your feedback is saved.</p>'
                 f'<label for="note-{turn}">Add a note (optional)</label>'
-                f'<textarea id="note-{turn}" rows="2" maxlength="2000">{esc(t.note)}</textarea>'
-                f'<button type="button" class="act" data-action="note" data-turn="{turn}">Save note</button></form>')
+                f'<textarea id="note-{turn}" name="note" rows="2" maxlength="2000">{esc(t.note)}</textarea>'
+                f'<button type="button" class="act" {act.NOTE.attrs(turn=turn)}>Save note</button></form>')
     return out
 
 
 def render_turn(turn: int, t: Turn, last: bool = False) -> str:
     """One question and its answer (or error) as two articles with plain-text names."""
+    chips = ""
     if t.answer is not None:
         body = answer_body(turn, t.answer)
+        chips = source_chips(turn, t.answer)
     else:
         body = f'<div class="chat-error"><b>No answer.</b> {esc(t.error or "Please try again.")}</div>'
     return (_user(turn, t.question)
             + f'<article class="msg bot" id="answer-{turn}" aria-label="Answer {turn}">'
-            f'<div class="bubble">{body}</div>{_actions(turn, t, last)}</article>')
+            f'<div class="bubble">{body}</div>{chips}{_actions(turn, t, last)}</article>')
 
 
-def render_log(turns: list[Turn], examples: list[str]) -> str:
-    """The conversation so far, or a welcome with example questions when it is empty."""
+def render_log(turns: list[Turn], examples: list[str], conversation: str | None = None, initial: bool = False) -> str:
+    """The conversation so far, or a welcome with example questions when it is empty.
+
+    The open conversation's id rides along (``data-conversation``) so the page can put
+    its address (``?c=<id>``) in the location bar, for a reload or a link to reopen it;
+    ``initial`` marks the page as first built, before its load step said which one is open.
+    """
+    mark = (f'<div class="log-body" data-conversation="{esc(conversation or "")}"'
+            + (" data-initial" if initial else "") + ">")
     if not turns:
-        items = "".join(f'<li><button type="button" class="example" data-action="example" data-q="{esc(q)}">'
+        items = "".join(f'<li><button type="button" class="example" {act.EXAMPLE.attrs(q=q)}>'
                         f"{esc(q)}</button></li>" for q in examples)
-        return ('<div class="welcome"><h2>Ask a question about the documents</h2><p>Every claim in an answer '
-                "cites the exact sentence it comes from: click a <b>[n]</b> to check it. When the sources "
+        return (mark + '<div class="welcome"><h2>Ask a question about the documents</h2><p>Every claim in an '
+                "answer cites the exact sentence it comes from: click a <b>[n]</b> to check it. When the sources "
                 "don’t answer, the assistant says so.</p>"
                 '<p class="examples-label" id="examples-label">Try one of these questions:</p>'
-                f'<ul class="examples" aria-labelledby="examples-label">{items}</ul></div>')
-    return "".join(render_turn(i, t, last=i == len(turns)) for i, t in enumerate(turns, start=1))
+                f'<ul class="examples" aria-labelledby="examples-label">{items}</ul></div></div>')
+    return mark + "".join(render_turn(i, t, last=i == len(turns)) for i, t in enumerate(turns, start=1)) + "</div>"
 
 
-def render_pending(turn: int, question: str, partial: str, documents: int) -> str:
-    """The question being answered, with the words streamed so far (or what is being searched)."""
+def searched(titles: list[str], total: int) -> str:
+    """What a question is asked of, in words: one title, "2 of 14 documents", or "all 14 documents"."""
+    if len(titles) == 1:
+        return f"“{shorten(titles[0], 60)}”"
+    if titles and len(titles) < total:
+        return f"{len(titles)} of {total} documents"
+    return f"all {total} documents" if total != 1 else "the one document"
+
+
+def render_pending(turn: int, question: str, partial: str, scope: str) -> str:
+    """The question being answered, with the words streamed so far (or where the answer is being looked for)."""
     if partial:
         body = f'<div class="answer streaming">{esc(partial)}<span class="caret" aria-hidden="true">▌</span></div>'
     else:
-        body = (f'<p class="searching">Searching {documents} document{"s" if documents != 1 else ""}'
+        body = (f'<p class="searching">Looking for the answer in {esc(scope)}'
                 f'<span class="dots" aria-hidden="true">…</span></p>')
     return (_user(turn, question)
             + f'<article class="msg bot pending" aria-label="Answer {turn}, in progress" aria-busy="true">'
@@ -204,6 +252,60 @@ def render_pending(turn: int, question: str, partial: str, documents: int) -> st
 
 def render_error(message: str) -> str:
     return f'<p class="ask-error" role="alert">{esc(message)}</p>' if message else ""
+
+
+def render_header(titles: list[str], total: int) -> str:
+    """The line above the chat: which documents are searched, by name, with the way to choose them."""
+    if total == 0:
+        what = "No documents yet: add some in the Documents tab."
+        choose = ""
+    elif len(titles) == 1 or total == 1:
+        what = f"Searching: <b>{esc(shorten((titles or ['one document'])[0], 70))}</b>"
+        choose = "Change…" if total > 1 else ""
+    elif titles and len(titles) < total:
+        names = "; ".join(esc(shorten(t, 40)) for t in titles[:3]) + ("; …" if len(titles) > 3 else "")
+        what = f"Searching {len(titles)} of {total} documents: {names}"
+        choose = "Change…"
+    else:
+        what = f"Searching all {total} documents"
+        choose = "Choose…"
+    button = (f' <button type="button" class="act" data-focus="#doc-picker input" id="choose-documents">{choose}'
+              "</button>") if choose else ""
+    return (f'<p id="doc-count"><span id="doc-scope">{what}</span>{button}'
+            '<button type="button" class="act" data-open-panel="Documents" id="show-documents">'
+            'Documents</button><button type="button" class="act phone-only" data-open-panel="Sources" '
+            'id="show-sources">Sources</button></p>')
+
+
+def render_conversations(items: list[ConversationInfo], current: str | None) -> str:
+    """The conversations list: each opens with a click and has its own menu (rename, delete)."""
+    if not items:
+        return '<p class="conv-empty">No conversations yet: your first answer starts one.</p>'
+    rows = []
+    for c in items:
+        cid = esc(c.id)
+        here = ' aria-current="true"' if c.id == current else ""
+        title = esc(c.title)
+        rows.append(
+            f'<li class="conv" data-cid="{cid}"><div class="conv-row">'
+            f'<button type="button" class="conv-open" {act.OPEN.attrs(cid=c.id)}{here}>'
+            f'<span class="conv-title">{title}</span><span class="conv-n">{c.turns} '
+            f'answer{"s" if c.turns != 1 else ""}</span></button>'
+            f'<button type="button" class="conv-menu-btn" aria-haspopup="true" aria-expanded="false" '
+            f'aria-controls="menu-{cid}" aria-label="More for “{title}”">⋯</button></div>'
+            f'<div class="conv-menu" id="menu-{cid}" hidden>'
+            f'<button type="button" class="act" data-ui="rename-ask">Rename</button>'
+            f'<button type="button" class="act danger" data-ui="delete-ask">Delete</button></div>'
+            f'<form class="conv-rename" hidden onsubmit="return false">'
+            f'<label for="rename-{cid}">New name</label>'
+            f'<input id="rename-{cid}" name="title" type="text" maxlength="120" value="{title}">'
+            f'<span class="conv-buttons"><button type="button" class="act" {act.RENAME.attrs(cid=c.id)}>Save</button>'
+            f'<button type="button" class="act" data-ui="menu-cancel">Cancel</button></span></form>'
+            f'<div class="conv-confirm" hidden><p>Delete “{title}”? This cannot be undone.</p>'
+            f'<span class="conv-buttons"><button type="button" class="act danger" {act.DELETE.attrs(cid=c.id)}>'
+            f'Yes, delete</button><button type="button" class="act" data-ui="menu-cancel">Cancel</button></span>'
+            f'</div></li>')
+    return f'<ul class="convs" aria-label="Your conversations">{"".join(rows)}</ul>'
 
 
 # -- documents
@@ -222,11 +324,11 @@ def render_documents(docs: list[DocumentInfo]) -> str:
             added = "ingested from the command line"
         button = ""
         if d.removable:
-            button = (f'<span class="remove"><button type="button" class="act" data-action="remove-ask" '
+            button = (f'<span class="remove"><button type="button" class="act" data-ui="remove-ask" '
                       f'aria-label="Remove {esc(d.name)}">Remove</button>'
                       f'<span class="confirm" hidden>Remove it? <button type="button" class="act danger" '
-                      f'data-action="remove" data-key="{esc(d.key)}">Yes, remove {esc(d.name)}</button> '
-                      f'<button type="button" class="act" data-action="remove-cancel">Cancel</button></span></span>')
+                      f'{act.REMOVE.attrs(key=d.key)}>Yes, remove {esc(d.name)}</button> '
+                      f'<button type="button" class="act" data-ui="remove-cancel">Cancel</button></span></span>')
         rows.append(f'<li class="doc"><span class="doc-title">{esc(d.title)}</span>'
                     f'<span class="doc-meta">{esc(d.name)} · {esc(d.kind)} · {d.passages} passage'
                     f'{"s" if d.passages != 1 else ""} · {added}</span>{button}</li>')
@@ -242,4 +344,4 @@ def render_status(lines: list[tuple[bool, str]]) -> str:
     if not lines:
         return ""
     items = "".join(f'<li class="{"ok" if ok else "bad"}">{esc(msg)}</li>' for ok, msg in lines)
-    return f'<ul class="upload-status" role="status">{items}</ul>'
+    return f'<div role="status"><ul class="upload-status">{items}</ul></div>'

@@ -1,10 +1,11 @@
 /* The web chat's client side: presentation only, no answers are made here.
  *
  * Why a script at all: opening a citation card, the quote tooltip, the phone
- * drawer, copy, the character counter and the theme switch must react at once
- * and need no server. Actions that change data (ask an example, regenerate,
- * rate, remove a document) are sent to the server by the components' own
- * js_on_load handlers (webapp.py), which own Gradio's `trigger`.
+ * drawer, copy, the character counter, menus and the theme switch must react at
+ * once and need no server. Actions that change data (ask an example, regenerate,
+ * rate, open or rename a conversation, remove a document) are buttons with a
+ * declared data-action (actions.py), sent to the server by the action bus; the
+ * controls here only show, hide and move things (data-ui, data-copy, data-focus).
  */
 (function () {
   "use strict";
@@ -60,7 +61,7 @@
       if (back && focusBack) setTimeout(function () { back.focus({preventScroll: true}); }, 50);
     }
   }
-  var lastLink = null; // the [n] the reader came from: "Back to answer" returns there
+  var lastLink = null; // the [n] or chip the reader came from: "Back to answer" returns there
   function closeDrawer() {
     document.body.classList.remove("drawer-open");
     if (lastLink && document.contains(lastLink)) {
@@ -69,14 +70,15 @@
     }
   }
   // scroll only the box that holds el (never the page: the chat must stay where it is)
-  function scrollIntoBox(el, box) {
+  function scrollIntoBox(el, box, margin) {
     if (!el || !box) return;
     var top = el.getBoundingClientRect().top - box.getBoundingClientRect().top + box.scrollTop;
-    box.scrollTop = Math.max(0, top - 12);
+    box.scrollTop = Math.max(0, top - (margin || 12));
   }
   function whenPresent(id, fn, tries) {
     var el = byId(id);
-    if (el) return fn(el);
+    // shown, not only present: a card in a tab being switched to has no size yet to scroll to
+    if (el && el.getClientRects().length) return fn(el);
     if ((tries || 0) < 40) setTimeout(function () { whenPresent(id, fn, (tries || 0) + 1); }, 25);
   }
   function openCard(id) {
@@ -86,7 +88,11 @@
       var box = byId("sources");
       // the panel scrolls itself when it can; on the phone the drawer does
       if (box && box.scrollHeight > box.clientHeight + 1) scrollIntoBox(card, box);
-      else scrollIntoBox(card, byId("side"));
+      else {
+        // the drawer: below its pinned way back, not under it
+        var back = byId("back-box");
+        scrollIntoBox(card, byId("side"), (back ? back.getBoundingClientRect().height : 0) + 12);
+      }
       card.classList.add("flash");
       setTimeout(function () { card.classList.remove("flash"); }, 1500);
       var summary = card.querySelector("summary");
@@ -94,18 +100,27 @@
     });
   }
 
-  // -- the quote of an [n] on hover or keyboard focus
+  // -- the title and quote of an [n] or a source chip on hover or keyboard focus
   var tip = null;
   function showTip(a) {
     var quote = a.getAttribute("data-quote");
     if (!quote) return;
-    if (!tip) {
+    if (!tip || !document.contains(tip)) {
       tip = document.createElement("div");
       tip.id = "cite-tip";
       tip.setAttribute("role", "tooltip");
-      document.body.appendChild(tip);
+      // inside the page's main landmark, so everything shown belongs to a region
+      (document.querySelector("main") || document.body).appendChild(tip);
     }
-    tip.textContent = "“" + quote + "”";
+    tip.textContent = "";
+    var title = a.getAttribute("data-title");
+    if (title) {
+      var b = document.createElement("b");
+      b.className = "tip-title";
+      b.textContent = title;
+      tip.appendChild(b);
+    }
+    tip.appendChild(document.createTextNode("“" + quote + "”"));
     tip.hidden = false;
     a.setAttribute("aria-describedby", "cite-tip");
     var r = a.getBoundingClientRect();
@@ -143,10 +158,59 @@
     document.body.removeChild(ta);
   }
 
+  // -- a conversation's own menu in the list: Rename and Delete, each with its own form
+  function closeMenus(except) {
+    var items = document.querySelectorAll("#conversation-list li.conv");
+    for (var i = 0; i < items.length; i++) {
+      if (items[i] === except) continue;
+      ["conv-menu", "conv-rename", "conv-confirm"].forEach(function (c) {
+        var el = items[i].querySelector("." + c);
+        if (el) el.hidden = true;
+      });
+      var btn = items[i].querySelector(".conv-menu-btn");
+      if (btn) btn.setAttribute("aria-expanded", "false");
+    }
+  }
+  function convUi(b, what) {
+    var li = b.closest("li.conv");
+    if (!li) return false;
+    var menu = li.querySelector(".conv-menu"), rename = li.querySelector(".conv-rename");
+    var confirmBox = li.querySelector(".conv-confirm"), btn = li.querySelector(".conv-menu-btn");
+    closeMenus(li);
+    if (what === "menu") {
+      var open = menu.hidden;
+      menu.hidden = !open; rename.hidden = true; confirmBox.hidden = true;
+      btn.setAttribute("aria-expanded", open ? "true" : "false");
+      if (open) menu.querySelector("button").focus();
+    } else if (what === "rename-ask") {
+      menu.hidden = true; rename.hidden = false;
+      var input = rename.querySelector("input");
+      input.focus(); input.select();
+    } else if (what === "delete-ask") {
+      menu.hidden = true; confirmBox.hidden = false;
+      confirmBox.querySelector("button").focus();
+    } else if (what === "menu-cancel") {
+      menu.hidden = true; rename.hidden = true; confirmBox.hidden = true;
+      btn.setAttribute("aria-expanded", "false");
+      btn.focus();
+    }
+    return true;
+  }
+
+  // -- the phone: the conversations sidebar covers the chat, so it closes once a conversation is picked
+  function closeSidebarOnPhone() {
+    var bar = byId("conversations");
+    var toggle = bar && bar.querySelector(".toggle-button");
+    if (phone() && toggle && bar.classList.contains("open")) {
+      toggle.click();
+      setTimeout(syncSidebar, 50);
+    }
+  }
+
   document.addEventListener("click", function (ev) {
     var t = ev.target;
     if (!t || !t.closest) return;
-    var a = t.closest("a.cite");
+    var a = t.closest("a.cite, a.chip");
     if (a) {
       // capture phase: the page must not follow the #anchor (it would scroll the whole page)
       ev.preventDefault();
@@ -160,16 +224,32 @@
     if (!b) return;
     if (b.id === "theme-toggle") { setTheme(isDark() ? "light" : "dark"); return; }
     if (b.id === "back-to-answer") { closeDrawer(); return; }
+    if (b.id === "new-answer") { followChat(true); return; }
     var panel = b.getAttribute("data-open-panel");
     if (panel) { openDrawer(panel, true); return; }
+    var focusTarget = b.getAttribute("data-focus");
+    if (focusTarget) {
+      var target = document.querySelector(focusTarget);
+      if (target) { target.focus(); target.click(); }
+      return;
+    }
+    if (b.hasAttribute("data-copy")) { copy(b.getAttribute("data-copy") || "", b); return; }
+    if (b.classList.contains("conv-menu-btn")) { convUi(b, "menu"); return; }
     var action = b.getAttribute("data-action");
-    if (action === "copy") copy(b.getAttribute("data-copy") || "", b);
-    else if (action === "remove-ask" || action === "remove-cancel") {
+    if ((action === "open" || action === "new") && b.closest("#conversations")) {
+      closeMenus(null);
+      setTimeout(closeSidebarOnPhone, 0);  // the action itself goes to the server (the bus)
+      return;
+    }
+    var ui = b.getAttribute("data-ui");
+    if (ui === "rename-ask" || ui === "delete-ask" || ui === "menu-cancel") { convUi(b, ui); return; }
+    if (ui === "remove-ask" || ui === "remove-cancel") {
+      var action2 = ui;
       var holder = b.closest(".remove");
       var confirmBox = holder && holder.querySelector(".confirm");
-      var ask = holder && holder.querySelector("[data-action=remove-ask]");
+      var ask = holder && holder.querySelector("[data-ui=remove-ask]");
       if (!confirmBox || !ask) return;
-      var asking = action === "remove-ask";
+      var asking = action2 === "remove-ask";
       confirmBox.hidden = !asking;
       ask.hidden = asking;
       (asking ? confirmBox.querySelector("[data-action=remove]") : ask).focus();
@@ -177,20 +257,29 @@
   }, true);
 
   document.addEventListener("mouseover", function (ev) {
-    var a = ev.target && ev.target.closest ? ev.target.closest("a.cite") : null;
+    var a = ev.target && ev.target.closest ? ev.target.closest("a.cite, a.chip") : null;
     if (a) showTip(a);
   });
   document.addEventListener("mouseout", function (ev) {
-    var a = ev.target && ev.target.closest ? ev.target.closest("a.cite") : null;
+    var a = ev.target && ev.target.closest ? ev.target.closest("a.cite, a.chip") : null;
     if (a) hideTip();
   });
   document.addEventListener("focusin", function (ev) {
-    var a = ev.target && ev.target.closest ? ev.target.closest("a.cite") : null;
+    var a = ev.target && ev.target.closest ? ev.target.closest("a.cite, a.chip") : null;
     if (a) showTip(a); else hideTip();
   });
   document.addEventListener("keydown", function (ev) {
+    // Enter in a conversation's new name saves it (the form itself never submits the page)
+    if (ev.key === "Enter" && ev.target && ev.target.closest && ev.target.closest(".conv-rename")) {
+      ev.preventDefault();
+      var save = ev.target.closest(".conv-rename").querySelector("button[data-action]");
+      if (save) save.click();
+      return;
+    }
     if (ev.key !== "Escape") return;
     hideTip();
+    var menu = ev.target && ev.target.closest ? ev.target.closest("li.conv") : null;
+    if (menu) { convUi(menu.querySelector(".conv-menu-btn"), "menu-cancel"); return; }
     if (document.body.classList.contains("drawer-open")) closeDrawer();
   });
   document.addEventListener("scroll", hideTip, true);
@@ -208,18 +297,55 @@
     out.classList.toggle("over", n > LIMIT);
   }
 
-  // -- keep the newest words in view while an answer streams, unless the reader scrolled up
+  // -- a chat that follows the reader: a new question always comes into view; while its answer
+  // streams the newest words stay in view, unless the reader scrolled up to read something else,
+  // who is then shown a "New answer ↓" cue instead of being pulled down
   var stick = true;
+  var answering = false;  // a question is on show in the live area (asked, being answered)
+  function atBottom(box) { return box.scrollHeight - box.scrollTop - box.clientHeight < 40; }
+  function cue(show) {
+    var b = byId("new-answer");
+    if (b && b.hidden === show) b.hidden = !show;
+  }
+  function followChat(focusAnswer) {
+    var box = byId("chat-scroll");
+    if (!box) return;
+    stick = true;
+    box.scrollTop = box.scrollHeight;
+    cue(false);
+    if (focusAnswer) {
+      var answers = box.querySelectorAll("#live .msg.bot, #log article.msg.bot");
+      var last = answers[answers.length - 1];
+      if (last) { last.setAttribute("tabindex", "-1"); last.focus({preventScroll: true}); }
+    }
+  }
   function watchChat() {
     var box = byId("chat-scroll");
     if (!box || box.dataset.watched) return;
     box.dataset.watched = "1";
     box.addEventListener("scroll", function () {
-      stick = box.scrollHeight - box.scrollTop - box.clientHeight < 40;
+      stick = atBottom(box);
+      if (stick) cue(false);
     });
     new MutationObserver(function () {
-      if (stick) box.scrollTop = box.scrollHeight;
+      var now = !!box.querySelector("#live .msg.user");
+      var asked = now && !answering, finished = answering && !now;
+      answering = now;
+      if (asked) { followChat(false); return; }  // a new question is always seen arriving
+      if (stick) { box.scrollTop = box.scrollHeight; return; }
+      if (now || finished) cue(true);  // its answer arrives below, out of sight: say so
     }).observe(box, {childList: true, subtree: true, characterData: true});
+  }
+
+  // -- the open conversation's address: ?c=<id>, so a reload or a link reopens it
+  function syncAddress() {
+    var body = document.querySelector("#log .log-body");
+    if (!body || body.hasAttribute("data-initial")) return;  // before the page's first load answered
+    var cid = body.getAttribute("data-conversation") || "";
+    var url = new URL(window.location.href);
+    if ((url.searchParams.get("c") || "") === cid) return;
+    if (cid) url.searchParams.set("c", cid); else url.searchParams.delete("c");
+    history.replaceState(null, "", url.toString());
   }
 
   // the conversations sidebar: a clear name, and closed at first on a phone (it would cover the chat)
@@ -239,9 +365,16 @@
 
   function setUp() {
     syncSidebar();
+    syncAddress();
     syncThemeButton();
     syncCounter();
     watchChat();
+    // the picker says what an empty choice means (Gradio's multiselect has no placeholder of its own)
+    var pick = document.querySelector("#doc-picker input[role=combobox]");
+    if (pick) {
+      var wanted = document.querySelector("#doc-picker .token") ? "Add a document…" : "All documents";
+      if (pick.getAttribute("placeholder") !== wanted) pick.setAttribute("placeholder", wanted);
+    }
     var input = document.querySelector("#upload input[type=file]");
     if (input && !input.getAttribute("accept")) input.setAttribute("accept", window.assistantUploadTypes || "");
   }
