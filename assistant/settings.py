@@ -74,6 +74,10 @@ class Settings(BaseSettings):
     # Largest source file read (MB): more is refused as "too large" before it is read, so a
     # stray dump or disk image cannot exhaust memory; an article or report is far smaller.
     max_file_mb: float = 50.0
+    # Seconds one file may take to read (parse, extract its text) before ingest skips it by
+    # name with the reason: a pathological page or document must not stall the whole folder,
+    # while a real 8 MB page loads in under 30 s on 2 cores. 0 turns the limit off.
+    load_timeout_s: float = 60.0
 
     # -- the web chat (`assistant serve`; the flags of the same names override these)
     # Loopback only unless asked: the chat has no sign-in by default.

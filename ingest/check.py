@@ -20,6 +20,8 @@ from typing import Any
 
 from assistant.index import Store
 
+from .plural import plural
+
 SAMPLE = 64  # record ids looked up in the store by the quick check
 
 
@@ -43,9 +45,9 @@ class StoreCheck:
 
     def notice(self) -> str:
         """The one line an operator reads when the store is re-filled."""
-        return (f"The vector store lacks {self.missing_count:,} of the {self.records:,} passages the indexing records "
-                f"list (moved, emptied, or a Chroma server restarted empty); re-filling them from "
-                f"{len(self.missing):,} source file(s).")
+        return (f"The vector store lacks {self.missing_count:,} of the {plural(self.records, 'passage')} the indexing "
+                f"records list (moved, emptied, or a Chroma server restarted empty); re-filling them from "
+                f"{plural(len(self.missing), 'source file')}.")
 
 
 def _rows(records: Any, sql: str, **params: Any) -> list[tuple]:

@@ -44,6 +44,7 @@ from . import recovery
 from .check import StoreCheck, check_store
 from .loaders import discover, folder_files, load_source
 from .lock import writer_lock
+from .plural import plural
 from .splitter import Passage, split_passages
 
 log = logging.getLogger(__name__)
@@ -66,12 +67,11 @@ class IngestReport:
         return bool(self.added or self.updated or self.removed)
 
     def summary(self) -> str:
-        s = (
-            f"{self.files} files: {self.added} passages added, {self.updated} updated, "
-            f"{self.removed} removed, {self.skipped} unchanged; {len(self.errors)} files skipped "
+        return (
+            f"{plural(self.files, 'file')}: {plural(self.added, 'passage')} added, {self.updated} updated, "
+            f"{self.removed} removed, {self.skipped} unchanged; {plural(len(self.errors), 'file')} skipped "
             f"with errors; {self.seconds:.1f}s"
         )
-        return s
 
     def to_dict(self) -> dict:
         return {
@@ -387,7 +387,8 @@ class Ingestor:
                 if bar is not None:
                     bar.update(1)
                 try:
-                    doc = load_source(f, self.settings.knowledge_dir, max_bytes=self.settings.max_file_bytes)
+                    doc = load_source(f, self.settings.knowledge_dir, max_bytes=self.settings.max_file_bytes,
+                                      timeout_s=self.settings.load_timeout_s)
                     passages = split_passages(doc.text, doc.path, doc.title, body_start=doc.body_start,
                                               date=doc.date, heading_lines=doc.heading_lines)
                     if not passages:
