@@ -88,6 +88,10 @@ class Settings(BaseSettings):
     auth: str | None = None
     # Largest upload accepted; an article is well under 1 MB, 10 MB leaves room for PDFs with images.
     max_upload_mb: float = 10.0
+    # Seconds an upload waits for another process's ingest (a CLI `assistant ingest` holding the writer
+    # lock) before it is given up with a message: long enough for a folder of reports, bounded so a
+    # stuck writer never leaves an upload "queued" forever.
+    upload_wait_s: float = 600.0
     # Questions answered at the same time; more only queue for the same 2 cores.
     concurrency: int = 8
 
@@ -105,6 +109,11 @@ class Settings(BaseSettings):
     def sources_dir(self) -> Path:
         """Extracted plain text of every ingested source (what citation offsets index into)."""
         return self.data_dir / "sources"
+
+    @property
+    def uploads_dir(self) -> Path:
+        """Files added from the web chat, one folder per content (``uploads/<hash>/<name>``)."""
+        return self.data_dir / "uploads"
 
     @property
     def ingest_lock(self) -> Path:

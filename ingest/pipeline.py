@@ -16,7 +16,14 @@ since: ``Ingestor.knowledge_changed()``.
 
 Every run holds the data folder's writer lock (``lock``), first re-fills what
 the store lost compared with the records (``check``), and leaves a marker until
-it ends, so a start after an interrupted run finishes it (``recovery``).
+it ends, so a start after an interrupted run finishes it (``recovery``). A
+caller that may wait for the lock (a web upload) encodes its files first,
+outside it (``prepared``), so the locked part is the write alone.
+
+A source's id, which citations carry as their ``path``, never names a server
+folder (``source_id``): a file of the knowledge folder is its path there, an
+upload ``uploads/<hash>/<name>`` (its path in the data folder), any other file
+``external/<hash of its folder>/<name>``.
 """
 
 from __future__ import annotations
@@ -29,7 +36,8 @@ import stat
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 
@@ -42,7 +50,7 @@ from assistant.settings import Settings
 
 from . import recovery
 from .check import StoreCheck, check_store
-from .loaders import discover, folder_files, load_source
+from .loaders import SourceDoc, discover, folder_files, load_source
 from .lock import writer_lock
 from .plural import plural
 from .splitter import Passage, split_passages
@@ -137,7 +145,11 @@ def prefetched(items: Iterator[Document], depth: int = 512) -> Iterator[Document
 
 # in every record's hash: records written by an older layout are re-embedded once.
 # 5: PDF passages carry their page numbers (``pages``).
-LAYOUT = 5
+# 6: sources outside the knowledge folder are named without a server path (``Ingestor.source_id``):
+#    those an older layout named by their absolute path are re-read under the new name once.
+LAYOUT = 6
+UPLOADS = "uploads/"  # the id prefix of a web upload: its path under the data folder
+EXTERNAL = "external/"  # the id prefix of any other file outside the knowledge folder
 
 
 def passage_pages(p: Passage, starts: tuple[tuple[int, int], ...]) -> list[list[int]]:
@@ -175,9 +187,10 @@ def passage_documents(p: Passage, years: str = "", pages: tuple[tuple[int, int],
 class IngestedDocument:
     """One document the store holds, as a program outside ingest may see it (the web's Documents tab)."""
 
-    source: str  # its id in the store: the path under the knowledge folder, else its absolute path
+    source: str  # its id in the store (``Ingestor.source_id``): never a server path
     title: str
     file: Path | None  # where it was read from, when known
+    origin: str = "other"  # "knowledge" | "upload" | "other" (a file ingested by path)
 
 
 class Ingestor:
@@ -210,8 +223,53 @@ class Ingestor:
         """Every document ingested into this data folder, in source order."""
         out = []
         for source, info in sorted(self.manifest().items()):
-            file = info.get("abs_path")
-            out.append(IngestedDocument(source, str(info.get("title") or Path(source).name), Path(file) if file else None))
+            file = Path(info["abs_path"]) if info.get("abs_path") else None
+            out.append(IngestedDocument(source, str(info.get("title") or Path(source).name), file,
+                                        self.origin(source, file)))
+        return out
+
+    # -- what a source is called
+    def source_id(self, file: Path) -> str:
+        """The id ``file``'s passages are stored under, which citations show as their ``path``.
+
+        Why no absolute path: the id reaches every reader (the API, the chat's cards),
+        and a server's folders are nobody's business. The knowledge folder's files
+        keep their path there; an upload is ``uploads/<hash>/<name>`` (its path in
+        the data folder); any other file is ``external/<hash of its folder>/<name>``,
+        unique per folder without naming it.
+        """
+        resolved = Path(file).resolve()
+        try:
+            return resolved.relative_to(Path(self.settings.knowledge_dir).resolve()).as_posix()
+        except ValueError:
+            pass
+        try:
+            return UPLOADS + resolved.relative_to(self.settings.uploads_dir.resolve()).as_posix()
+        except ValueError:
+            pass
+        folder = hashlib.sha1(str(resolved.parent).encode("utf-8")).hexdigest()[:12]
+        return f"{EXTERNAL}{folder}/{resolved.name}"
+
+    def origin(self, source: str, file: Path | None = None) -> str:
+        """Where ``source`` came from: "knowledge", "upload" or "other" (a file ingested by path)."""
+        if file is not None:
+            resolved = file.resolve()
+            for folder, name in ((self.settings.knowledge_dir, "knowledge"), (self.settings.uploads_dir, "upload")):
+                root = Path(folder).resolve()
+                if root in resolved.parents:
+                    return name
+            return "other"
+        if source.startswith(UPLOADS):
+            return "upload"
+        return "other" if source.startswith(EXTERNAL) or Path(source).is_absolute() else "knowledge"
+
+    def _renamed(self) -> dict[str, Path]:
+        """Sources an older layout named by their absolute path (before 6), with the file each is read from."""
+        out = {}
+        for source, info in self.manifest().items():
+            file = Path(info.get("abs_path") or source)
+            if Path(source).is_absolute() and self.source_id(file) != source:
+                out[source] = file
         return out
 
     def passage_count(self, source: str) -> int:
@@ -299,6 +357,28 @@ class Ingestor:
         """The data folder's writer lock (StoreBusy when another process holds it after ``wait`` s)."""
         return writer_lock(self.settings.ingest_lock, wait)
 
+    @contextmanager
+    def prepared(self, files: list[Path]) -> Iterator[int]:
+        """Encode ``files``' passages now, without the writer lock; a ``run`` inside uses those vectors.
+
+        Why: a web upload may have to wait for another process's ingest, and the
+        encoder is most of an ingest's cost, so it is paid before the lock rather
+        than while holding it. Files that cannot be read are left for the run to
+        report. Yields the number of passages encoded; unused vectors are dropped
+        at the end.
+        """
+        keys: list[str] = []
+        try:
+            for f in files:
+                try:
+                    _doc, documents = self._read(Path(f))
+                    keys += self.store.writer.prepare(documents)
+                except Exception as exc:  # noqa: BLE001 - the run reads it again and reports why, by name
+                    log.debug("could not encode %s ahead of its run: %s", Path(f).name, exc)
+            yield len(keys)
+        finally:
+            self.store.writer.forget(keys)
+
     def run(self, paths: Iterable[Path] | None = None, *, progress: bool = True, wait: float = 0.0) -> IngestReport:
         """Ingest ``paths`` (default: the knowledge folder), first re-filling what the store lost.
 
@@ -316,9 +396,14 @@ class Ingestor:
                 extra = self._forget_missing(check, roots) if not check.ok else []
                 if extra:
                     recovery.mark_incomplete(self.settings, roots + extra)
+                renamed = self._renamed()
                 report = self._run(roots, progress)
-                if extra:
-                    report.merge(self._run(extra, False))
+                again = _outside(extra + [f for f in renamed.values() if f.is_file()], roots)
+                if again:
+                    report.merge(self._run(again, False))
+                for old in renamed:  # read under its new name above (or gone): the old name goes
+                    report.removed += self.remove_source(old)
+                    report.removed_sources.append(old)
                 if not check.ok:
                     report.notices.insert(0, check.notice())
                 recovery.mark_complete(self.settings)
@@ -365,6 +450,18 @@ class Ingestor:
                 self.remove_source(source)
         return extra
 
+    def _read(self, f: Path) -> tuple[SourceDoc, list[Document]]:
+        """Load and split one file: its document (named by ``source_id``) and its passages' records."""
+        doc = load_source(f, self.settings.knowledge_dir, max_bytes=self.settings.max_file_bytes,
+                          timeout_s=self.settings.load_timeout_s)
+        doc = replace(doc, path=self.source_id(doc.abs_path))
+        passages = split_passages(doc.text, doc.path, doc.title, body_start=doc.body_start,
+                                  date=doc.date, heading_lines=doc.heading_lines)
+        if not passages:
+            raise DocumentError(f"{f.name}: no sentences found.", "Add text to the file.")
+        years = document_years(doc.text + " " + doc.date + " " + doc.title)
+        return doc, [passage_documents(p, years, doc.pages) for p in passages]
+
     def _run(self, roots: list[Path], progress: bool) -> IngestReport:
         """One pass of LangChain's ``index()`` over ``roots`` (the caller holds the lock)."""
         t0 = time.perf_counter()
@@ -387,12 +484,7 @@ class Ingestor:
                 if bar is not None:
                     bar.update(1)
                 try:
-                    doc = load_source(f, self.settings.knowledge_dir, max_bytes=self.settings.max_file_bytes,
-                                      timeout_s=self.settings.load_timeout_s)
-                    passages = split_passages(doc.text, doc.path, doc.title, body_start=doc.body_start,
-                                              date=doc.date, heading_lines=doc.heading_lines)
-                    if not passages:
-                        raise DocumentError(f"{f.name}: no sentences found.", "Add text to the file.")
+                    doc, passages = self._read(f)
                 except DocumentError as exc:
                     report.errors.append((str(f), str(exc)))
                     continue
@@ -403,8 +495,7 @@ class Ingestor:
                 atomic_write_text(self.text_file(doc.path), doc.text)
                 manifest[doc.path] = {"title": doc.title, "abs_path": str(doc.abs_path),
                                       "sha": hashlib.sha1(doc.text.encode()).hexdigest()}
-                years = document_years(doc.text + " " + doc.date + " " + doc.title)
-                yield from (passage_documents(p, years, doc.pages) for p in passages)
+                yield from passages
 
         try:
             # a file that fails to load is never seen here, so scoped cleanup keeps its old passages
@@ -505,3 +596,14 @@ class Ingestor:
         if removed and self.on_change:
             self.on_change()
         return removed
+
+
+def _outside(files: list[Path], roots: list[Path]) -> list[Path]:
+    """``files`` that a run over ``roots`` does not read itself, each once."""
+    resolved = [Path(r).resolve() for r in roots]
+    out: dict[Path, Path] = {}
+    for f in files:
+        path = Path(f).resolve()
+        if not any(path == r or r in path.parents for r in resolved):
+            out.setdefault(path, Path(f))
+    return list(out.values())

@@ -34,13 +34,14 @@ class RunningChat:
 
 
 @contextmanager
-def running_chat(bot, **ui_kwargs: Any) -> Iterator[RunningChat]:
+def running_chat(bot, *, launch: dict[str, Any] | None = None, **ui_kwargs: Any) -> Iterator[RunningChat]:
+    """``launch`` adds keyword arguments of ``Blocks.launch`` (``auth=("alice", "pw")``)."""
     from assistant.web.app import ChatUI
 
     ui = ChatUI(bot, **ui_kwargs)
     app = ui.create_app()
     port = free_port()
-    ui.launch(app, server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    ui.launch(app, server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, **(launch or {}))
     try:
         yield RunningChat(f"http://127.0.0.1:{port}", ui, app)
     finally:

@@ -594,3 +594,68 @@ def test_a_reader_walks_the_chat(browser, chat_server, viewport):
         print(f"{viewport}: {t['question'][:40]:40}  shown {t['shown']:5} ms  first word {t['first']:5} ms  "
               f"final {t['final']:5} ms")
         assert t["shown"] <= t["first"] <= t["final"] < 15_000
+
+
+def test_a_hidden_file_is_named_with_the_reason_not_a_bare_error(browser, chat_server, tmp_path, monkeypatch):
+    """A ``.notes.md`` picked with another file: the other is added, the hidden one named with why and what to do.
+
+    Gradio refuses a dotfile from its upload cache when that cache lies inside the working
+    folder, as ``serve``'s does (``data/gradio-cache``), and the page showed only "Error". The
+    working folder is moved to the cache's parent here to put this server in that layout.
+    """
+    from gradio.utils import get_upload_folder
+
+    monkeypatch.chdir(Path(get_upload_folder()).parent)
+    hidden = tmp_path / ".notes.md"
+    hidden.write_text("# Notes\n\nThe Lapwing grant pays 40 billion yen to ferry operators.\n", encoding="utf-8")
+    good = tmp_path / "lapwing-notes.md"
+    good.write_text("# Lapwing\n\nThe Lapwing grant was announced in Hakodate in May 2031.\n", encoding="utf-8")
+    ctx = browser.new_context(viewport={"width": 1440, "height": 900})
+    try:
+        pg = ctx.new_page()
+        pg.route("**/*", offsite_guard(pg))
+        pg.goto(chat_server.url, timeout=TIMEOUT_MS)
+        pg.wait_for_selector("#log .log-body:not([data-initial])", timeout=TIMEOUT_MS)
+        pg.get_by_role("tab", name="Documents").click()
+        pg.set_input_files("#upload input[type=file]", [str(hidden), str(good)])
+        pg.wait_for_function("document.querySelector('#upload-status-box').innerText.includes('lapwing-notes.md')",
+                             timeout=TIMEOUT_MS)
+        pg.wait_for_timeout(1000)  # a refusal by the server would show by now
+        status = pg.inner_text("#upload-status-box")
+        assert "Added lapwing-notes.md" in status or "already in the library" in status
+        assert ".notes.md" in status and "hidden file" in status and "Rename it without the leading dot" in status
+        assert pg.locator("[data-testid=toast-body]").count() == 0, pg.inner_text("body")[:500]
+        assert "Error" not in pg.inner_text("#upload")
+        assert ".notes.md" not in pg.inner_text("#document-list")
+        assert [p.name for p in chat_server.ui.uploads_dir.rglob("*notes.md")] == ["lapwing-notes.md"]
+        # the next selection starts afresh
+        pg.set_input_files("#upload input[type=file]", [str(good)])
+        pg.wait_for_function("!document.querySelector('#upload-hidden')", timeout=TIMEOUT_MS)
+        assert not pg.offsite
+    finally:
+        ctx.close()
+
+
+def test_the_sign_in_page_says_wrong_passwords_are_slowed_down(browser, chat_server):
+    """Past the free tries the server answers 429; the sign-in page (where our script does not run) says the rule."""
+    with running_chat(chat_server.ui.bot, launch={"auth": ("alice", "s3cret")}) as server:
+        ctx = browser.new_context(viewport={"width": 1440, "height": 900})
+        try:
+            pg = ctx.new_page()
+            pg.route("**/*", offsite_guard(pg))
+            codes: list[int] = []
+            pg.on("response", lambda r: codes.append(r.status) if r.url.rstrip("/").endswith("/login") else None)
+            pg.goto(server.url, timeout=TIMEOUT_MS)
+            password = pg.locator("input[type=password]")
+            password.wait_for(timeout=TIMEOUT_MS)
+            assert "After 5 wrong passwords, each further try" in pg.inner_text("body")
+            user = pg.locator("input:not([type=password]), textarea").first
+            for _ in range(6):
+                user.fill("alice")
+                password.fill("wrong")
+                pg.get_by_role("button", name="Login").click()
+                pg.wait_for_timeout(300)
+            assert codes == [400] * 5 + [429], codes
+            assert not pg.offsite
+        finally:
+            ctx.close()

@@ -1,4 +1,4 @@
-"""Uploads (issue 14): readable unique names, and a re-upload swapped in only after it is indexed.
+"""Uploads (issues 14, 22): readable unique names, no file ever replacing another, a failed one changing nothing.
 
 Real stores throughout: an embedded Chroma for names, replacement and a bad new
 version; a real ``chroma run`` server that is killed mid-upload for the
@@ -103,38 +103,45 @@ def test_a_word_document_upload_is_searchable_and_quoted_verbatim(library, tmp_p
     assert_every_passage_quotes_its_text(library.bot)
 
 
-def test_same_name_replaces_a_different_name_gets_a_suffix(library, tmp_path):
+def test_the_same_file_is_unchanged_and_a_different_file_never_replaces_one(library, tmp_path):
     first = library.add(write(tmp_path / "a", "accord.md", V1))
-    assert first.ok and not first.replaced
+    assert first.ok and first.message.startswith("Added accord.md")
     again = library.add(write(tmp_path / "b", "accord.md", V1))
-    assert again.ok and "already in the library, unchanged" in again.message
+    assert again.ok and again.message == "accord.md is already in the library, unchanged."
     # a different original name that cleans up to the same name: kept apart, and the user is told
     other = library.add(write(tmp_path / "c", "accord.md", POLICY), original_name="accord?.md")
     assert other.ok and other.name == "accord (2).md" and other.renamed_from == "accord.md"
     assert "Added as accord (2).md, because another file is already called accord.md" in other.message
     third = library.add(write(tmp_path / "d", "accord.md", SANCTIONS), original_name="accord*.md")
     assert third.ok and third.name == "accord (3).md"
-
-    replaced = library.add(write(tmp_path / "e", "accord.md", V2))
-    assert replaced.ok and replaced.replaced and "Replaced accord.md" in replaced.message
+    # the same name with other content is another file too (names arrive with characters dropped, so a
+    # name cannot tell a new version from a different file): nothing is replaced
+    fourth = library.add(write(tmp_path / "e", "accord.md", V2))
+    assert fourth.ok and fourth.name == "accord (4).md" and "Replaced" not in fourth.message
     assert_cited(library.bot, "Who signed the revised lighthouse accord?", "Brant Osei")
-    assert "Ada Quill" not in " ".join(p["text"] for p in all_passages(library.bot))  # old passages gone
+    assert_cited(library.bot, "Who signed the lighthouse accord in Tromsø?", "Ada Quill")
+    # each received name with each content is one file: uploading any of them again changes nothing
+    assert library.add(write(tmp_path / "f", "accord.md", V2)).message == (
+        "accord.md is already in the library as accord (4).md, unchanged.")
     uploads = [d for d in library.documents() if d.origin == "upload"]
-    assert sorted(d.name for d in uploads) == ["accord (2).md", "accord (3).md", "accord.md"]
+    assert sorted(d.name for d in uploads) == ["accord (2).md", "accord (3).md", "accord (4).md", "accord.md"]
     assert all(d.passages > 0 and d.added for d in uploads)
-    # one file per name on disk: the old version's folder is gone
+    assert all(d.source.startswith("uploads/") for d in uploads)  # never a server path
     files = sorted(p.name for p in library.folder.rglob("*.md"))
-    assert files == ["accord (2).md", "accord (3).md", "accord.md"]
+    assert files == ["accord (2).md", "accord (3).md", "accord (4).md", "accord.md"]
     assert_every_passage_quotes_its_text(library.bot)
 
 
-def test_a_bad_new_version_leaves_the_old_one_searchable(library, tmp_path):
+def test_a_bad_file_changes_nothing(library, tmp_path):
     good = library.add(write(tmp_path / "a", "brief.pdf", make_pdf(["The Osprey fund holds 90 million euros."])))
     assert good.ok, good.message
     bad = library.add(write(tmp_path / "b", "brief.pdf", b"%PDF-1.4 this is not really a PDF"))
     assert not bad.ok and bad.message.startswith("Not added.") and "brief.pdf" in bad.message
+    assert "(2)" not in bad.message  # named as sent
     assert_cited(library.bot, "How much does the Osprey fund hold?", "90 million euros")
     assert [d.name for d in library.documents() if d.origin == "upload"] == ["brief.pdf"]
+    assert sorted(p.name for p in library.folder.rglob("*.pdf")) == ["brief.pdf"]
+    assert "brief (2).pdf" not in library.index()
     assert_every_passage_quotes_its_text(library.bot)
 
 
@@ -192,10 +199,10 @@ def test_a_re_upload_whose_indexing_fails_leaves_every_citation_valid(tmp_path, 
         server.start()
         assert_every_passage_quotes_its_text(bot)
         assert_cited(bot, "Who signed the lighthouse accord?", "Ada Quill")
-        # the same upload once the store is back: swapped in, the old version's passages gone
-        assert lib.add(write(tmp_path / "c", "accord.md", V2)).replaced
+        # the same upload once the store is back: added beside the first, which is untouched
+        assert lib.add(write(tmp_path / "c", "accord.md", V2)).name == "accord (2).md"
         assert_cited(bot, "Who signed the revised lighthouse accord?", "Brant Osei")
-        assert not any("Ada Quill" in p["text"] for p in all_passages(bot))
+        assert_cited(bot, "Who signed the lighthouse accord in Tromsø?", "Ada Quill")
         assert_every_passage_quotes_its_text(bot)
     finally:
         server.kill()

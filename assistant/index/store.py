@@ -18,6 +18,7 @@ of the write cost (README: benchmarks).
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import logging
 import os
@@ -151,6 +152,17 @@ def _forget_failed_system(path: str) -> None:
         log.debug("could not drop a failed Chroma system: %s", exc)
 
 
+def _spans(doc: Document) -> list[tuple[int, int]]:
+    """A passage document's sentence spans, relative to the passage's own text."""
+    start = int(doc.metadata["start"])
+    return [(s - start, e - start) for s, e in json.loads(doc.metadata["sentences"])]
+
+
+def prepared_key(doc: Document) -> str:
+    """What a passage's vectors depend on: its text and its sentence spans."""
+    return hashlib.sha1(json.dumps([doc.page_content, _spans(doc)]).encode("utf-8")).hexdigest()
+
+
 class PassageWriter(VectorStore):
     """The destination LangChain's ``index()`` writes through: one record per passage.
 
@@ -159,10 +171,34 @@ class PassageWriter(VectorStore):
     pass (``Embedder.encode_passages``) and are upserted together.
     """
 
-    def __init__(self, collection: Any, embedder: Any, on_write: Callable[[], None] | None = None) -> None:
+    def __init__(self, collection: Any, embedder: Any, on_write: Callable[[], None] | None = None,
+                 prepared: dict[str, tuple[np.ndarray, str]] | None = None) -> None:
         self.collection = collection
         self.embedder = embedder
         self.on_write = on_write or (lambda: None)
+        # vectors encoded before the write (``prepare``), by ``prepared_key``; owned by the Store, so a
+        # reload (a new writer) keeps them
+        self.prepared: dict[str, tuple[np.ndarray, str]] = {} if prepared is None else prepared
+
+    def prepare(self, documents: list[Document]) -> list[str]:
+        """Encode ``documents`` now, so that writing them later costs an upsert, not the model.
+
+        Why: the encoder is most of an ingest's time, and an upload can be encoded
+        before it takes the data folder's writer lock (another process may hold it);
+        the locked part is then the write alone. Returns the keys to ``forget``.
+        """
+        todo = [d for d in documents if prepared_key(d) not in self.prepared]
+        if todo:
+            vectors, sentence_vectors = self.embedder.encode_passages(
+                [d.page_content for d in todo], [_spans(d) for d in todo])
+            for d, v, sv in zip(todo, vectors, sentence_vectors):
+                self.prepared[prepared_key(d)] = (v, pack_vectors(sv))
+        return [prepared_key(d) for d in documents]
+
+    def forget(self, keys: Iterable[str]) -> None:
+        """Drop prepared vectors that were not written (the upload was given up)."""
+        for key in keys:
+            self.prepared.pop(key, None)
 
     @property
     def embeddings(self) -> Embeddings:
@@ -172,13 +208,14 @@ class PassageWriter(VectorStore):
         if not documents:
             return []
         ids = list(ids) if ids else [str(d.metadata["passage_id"]) for d in documents]
-        texts = [d.page_content for d in documents]
-        spans = []
-        for d in documents:
-            start = int(d.metadata["start"])
-            spans.append([(s - start, e - start) for s, e in json.loads(d.metadata["sentences"])])
-        vectors, sentence_vectors = self.embedder.encode_passages(texts, spans)
-        metadatas = [to_record(d, pack_vectors(sv)) for d, sv in zip(documents, sentence_vectors)]
+        ready = [self.prepared.pop(prepared_key(d), None) for d in documents]
+        todo = [d for d, r in zip(documents, ready) if r is None]
+        if todo:
+            vecs, svs = self.embedder.encode_passages([d.page_content for d in todo], [_spans(d) for d in todo])
+            fresh = iter(zip(vecs, (pack_vectors(sv) for sv in svs)))
+            ready = [r if r is not None else next(fresh) for r in ready]
+        vectors = np.stack([np.asarray(v, dtype=np.float32) for v, _ in ready])
+        metadatas = [to_record(d, packed) for d, (_, packed) in zip(documents, ready)]
         try:
             self.collection.upsert(ids=ids, embeddings=vectors, metadatas=metadatas)
         finally:
@@ -236,6 +273,7 @@ class Store:
         self._reload_lock = threading.Lock()
         # held by an ingest in this process while it writes; a reload then waits for it to end
         self.write_lock = threading.RLock()
+        self.prepared: dict[str, tuple[np.ndarray, str]] = {}  # encoded ahead of a write (PassageWriter.prepare)
         self.epoch = 0  # bumped by every reload, so concurrent readers reload once, not once each
         self._seen = self._read_stamp()
         self._open()
@@ -252,7 +290,7 @@ class Store:
                 f"If the store is damaged, run `{faults.REBUILD}` to re-create it from your documents.",
             ) from exc
         # one assignment each: a reader on another thread sees the old collection or the new one
-        self.writer = PassageWriter(collection, self.embedder, on_write=self.bump)
+        self.writer = PassageWriter(collection, self.embedder, on_write=self.bump, prepared=self.prepared)
         self._collection = collection
 
     # -- other processes' writes

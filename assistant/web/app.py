@@ -7,8 +7,10 @@ the Python API can never disagree. Its handlers sit with their concern:
 address), ``documents_tab`` (documents, uploads, the scope picker); each returns
 named updates (``page``), and our buttons' clicks arrive through one event as
 declared ``actions``. HTML comes from ``render`` (pure functions), uploads go
-through ``library`` (names, write-index-swap), conversations and feedback
-through ``conversations`` (SQLite). ``create_app()`` builds the ``gr.Blocks``
+through ``library`` (names from the name received and the content, a queue
+behind another process's ingest), conversations and feedback through
+``conversations`` (SQLite); messages from the assistant lose server paths in
+``redact``, and ``login_limit`` slows down wrong passwords. ``create_app()`` builds the ``gr.Blocks``
 without starting a server, so tests and programs can mount or launch it
 themselves; ``launch()`` adds what Gradio 6 takes at launch time (theme, CSS,
 the page script in ``static/``).
@@ -22,7 +24,9 @@ re-drawn under the reader.
 
 Everything stays on the machine: analytics are off, the theme uses system fonts
 (no font CDN), the app never serves files outside Gradio's upload cache (no
-``allowed_paths``), and uploads are copied into ``data_dir/uploads`` only.
+``allowed_paths``), and uploads are copied into ``data_dir/uploads`` only:
+Gradio's copy is deleted once the library has its own, and removing a document
+deletes every copy, so no old link downloads it.
 """
 
 from __future__ import annotations
@@ -40,6 +44,8 @@ from .. import offline
 offline.apply()  # before Gradio reads its analytics switch
 
 import gradio as gr  # noqa: E402
+from gradio.utils import get_upload_folder  # noqa: E402
+from starlette.middleware import Middleware  # noqa: E402
 
 from ..core import Assistant  # noqa: E402
 from ..errors import AssistantError  # noqa: E402
@@ -49,6 +55,7 @@ from .chat import ChatEvents, ChatSession  # noqa: E402
 from .conversations import ConversationStore, shorten  # noqa: E402
 from .documents_tab import DocumentEvents  # noqa: E402
 from .library import UPLOAD_SUFFIXES, Library, human_size, safe_filename  # noqa: E402
+from .login_limit import FREE_TRIES, LoginLimit  # noqa: E402
 from .page import Page, Updates  # noqa: E402
 from .render import esc, render_conversations, render_header, render_log, render_sources  # noqa: E402
 from .sidebar import ConversationEvents  # noqa: E402
@@ -57,6 +64,8 @@ log = logging.getLogger(__name__)
 
 STATIC = Path(__file__).with_name("static")
 QUEUE_MAX_SIZE = 256  # bounded: beyond this, users are told the server is busy instead of waiting forever
+AUTH_MESSAGE = (f"Sign in to use the assistant. After {FREE_TRIES} wrong passwords, each further try from your "
+                "address waits twice as long as the last (1, 2, 4 … seconds); a right password clears the count.")
 EXAMPLES = [
     "How many Ukrainians has Japan taken in?",
     "How much financial aid did Japan announce in February?",
@@ -145,7 +154,7 @@ class ChatUI(ChatEvents, ConversationEvents, DocumentEvents):
         self.max_upload_bytes = max_upload_bytes or int(settings.max_upload_mb * 1024 * 1024)
         self.concurrency_limit = concurrency_limit or settings.concurrency
         self.examples = EXAMPLES if examples is None else examples
-        self.library = Library(assistant, self.max_upload_bytes)
+        self.library = Library(assistant, self.max_upload_bytes, received=Path(get_upload_folder()))
         self.store = ConversationStore(settings.data_dir / "conversations.sqlite")
         self.question_limit = settings.max_question_chars
         self.handlers = act.dispatch_table(self)  # every declared action has its one handler
@@ -221,9 +230,10 @@ class ChatUI(ChatEvents, ConversationEvents, DocumentEvents):
             # the one place our buttons' clicks reach the server (actions.BUS_JS)
             bus = gr.HTML("", elem_id="action-bus", js_on_load=act.BUS_JS)
 
+            timer = gr.Timer(2.0, active=False)
             page = Page(session=session, browser_id=browser_id, box=box, error=error, live=live, stop=stop,
                         log=chat_log, sources=sources, conversations=conversations, header=header, picker=picker,
-                        status=status, documents=documents, upload=upload)
+                        status=status, documents=documents, upload=upload, timer=timer)
             every = page.outputs()
 
             # asking: show the question at once (unqueued), then stream the answer (queued, limited)
@@ -237,10 +247,14 @@ class ChatUI(ChatEvents, ConversationEvents, DocumentEvents):
             stop.click(page.wrap(self.stop), [session], every, cancels=[answer1, answer2], **fast)
             picker.input(page.wrap(self.choose_documents), [picker, session], every, **fast)
 
-            upload.upload(page.wrap(self.upload), [upload, session],
-                          page.outputs("status", "upload", "documents", "header", "picker", "session"),
-                          api_name="upload", api_visibility="undocumented", concurrency_limit=1,
-                          concurrency_id="upload", show_progress="minimal")
+            documents_out = page.outputs("status", "upload", "documents", "header", "picker", "session")
+            uploaded = upload.upload(page.wrap(self.upload), [upload, session], documents_out, api_name="upload",
+                                     api_visibility="undocumented", concurrency_limit=1, concurrency_id="upload",
+                                     show_progress="minimal")
+            # in the page only (programs see /upload's own reply): follow queued uploads, explain a refusal
+            uploaded.success(page.wrap(self.watch_uploads), [session], [timer], **fast)
+            uploaded.failure(page.wrap(self.upload_refused), [session], documents_out, **fast)
+            timer.tick(page.wrap(self.poll_uploads), [session], [*documents_out, timer], **fast)
             demo.load(page.wrap(self.on_load), [browser_id], every, show_progress="hidden", api_visibility="private")
 
             # The named endpoint for programs: Client(url).predict(question, history, sources, api_name="/ask").
@@ -279,11 +293,20 @@ class ChatUI(ChatEvents, ConversationEvents, DocumentEvents):
             "mcp_server": False,
             "show_error": False,
             "pwa": False,
+            # wrong passwords cost time (login_limit); inert without --auth
+            "app_kwargs": {"middleware": [Middleware(LoginLimit)]},
         }
 
     def launch(self, app: gr.Blocks | None = None, **kwargs: Any):
-        """Build (unless given) and launch the app; ``kwargs`` go to ``Blocks.launch``."""
+        """Build (unless given) and launch the app; ``kwargs`` go to ``Blocks.launch``.
+
+        With ``auth``, the sign-in page says how wrong passwords are slowed down
+        (``login_limit``): Gradio's form shows nothing of a refusal but "Incorrect
+        credentials", and our page script does not run there.
+        """
         app = app or self.create_app()
+        if kwargs.get("auth") and not kwargs.get("auth_message"):
+            kwargs["auth_message"] = AUTH_MESSAGE
         return app.launch(**{**self.launch_kwargs(), **kwargs})
 
 
@@ -300,8 +323,7 @@ def serve(settings: Settings, *, share: bool = False) -> int:
     bot = Assistant(settings)
     ui = ChatUI(bot)
     try:
-        ui.launch(server_name=settings.host, server_port=settings.port, share=share, auth=auth,
-                  auth_message="Sign in to use the assistant." if auth else None)
+        ui.launch(server_name=settings.host, server_port=settings.port, share=share, auth=auth)
     except OSError as exc:
         raise AssistantError(f"Cannot serve on {settings.host}:{settings.port} ({exc}).",
                              "Pick another port with --port.") from exc

@@ -24,6 +24,7 @@ from ..types import Answer
 from . import actions as act
 from .conversations import Turn
 from .page import Updates
+from .redact import redact
 from .render import render_error, render_pending, render_sources
 
 log = logging.getLogger(__name__)
@@ -45,6 +46,7 @@ class ChatSession:
     pending: str | None = None  # the question being answered right now
     regenerate: bool = False  # the pending question replaces the last turn
     scope: list[str] = field(default_factory=list)  # the chosen documents (Documents tab keys); [] = all
+    uploads: list[str] = field(default_factory=list)  # this tab's uploads queued behind another ingest (tokens)
 
 
 class ChatEvents:
@@ -113,7 +115,7 @@ class ChatEvents:
                 last = time.monotonic()
                 yield {"live": render_pending(n, question, text, scope)}
         except AssistantError as exc:
-            error = str(exc)
+            error = redact(str(exc), self.bot.settings)
         except Exception as exc:  # never show a traceback in the chat
             log.exception("web chat: answering %r failed", question)
             error = f"Something went wrong on the server ({type(exc).__name__}). Please try again."
@@ -227,4 +229,5 @@ class ChatEvents:
         try:
             return self.bot.ask(question, hist, sources=names).to_dict()
         except AssistantError as exc:
-            raise gr.Error(str(exc), title=type(exc).__name__, print_exception=False) from exc
+            raise gr.Error(redact(str(exc), self.bot.settings), title=type(exc).__name__,
+                           print_exception=False) from exc

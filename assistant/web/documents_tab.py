@@ -18,8 +18,9 @@ import gradio as gr
 from ..errors import UnknownDocument
 from . import actions as act
 from .chat import ChatSession
-from .library import DocumentInfo
+from .library import DocumentInfo, forget_copy
 from .page import Updates
+from .redact import redact
 from .render import render_documents, render_error, render_header, render_status, searched
 
 log = logging.getLogger(__name__)
@@ -37,7 +38,7 @@ class DocumentEvents:
 
     def documents_html(self, docs: list[DocumentInfo] | None = None) -> str:
         try:
-            return render_documents(self.library.documents() if docs is None else docs)
+            return render_documents(self.library.documents(queued=True) if docs is None else docs)
         except Exception:
             log.exception("web chat: listing documents failed")
             return '<p class="docs-summary">The document list is unavailable; questions still work.</p>'
@@ -90,31 +91,66 @@ class DocumentEvents:
 
     def _documents_changed(self, session: ChatSession, lines: list[tuple[bool, str]]) -> Updates:
         docs = self.catalog()
-        return {"status": render_status(lines), "documents": self.documents_html(docs),
-                **self.scope_updates(session, docs)}
+        lines = [(ok, redact(msg, self.bot.settings, self.library.received)) for ok, msg in lines]
+        return {"status": render_status(lines), "documents": self.documents_html(), **self.scope_updates(session, docs)}
 
     def upload(self, files: Any, session: ChatSession) -> Updates:
         """The upload event: each file Gradio just received (its upload cache) is added, with one line each.
 
-        The zone is emptied every time, so after a refused file it is ready for the next one.
+        The zone is emptied every time, so after a refused file it is ready for the next one;
+        Gradio's copy is deleted once the library has its own (or refused it). A file
+        queued behind another process's ingest is followed by the timer (``poll_uploads``).
         """
         from gradio.utils import get_upload_folder, is_in_or_equal
 
         if not files:
             return {}
+        received = Path(get_upload_folder())
         lines: list[tuple[bool, str]] = []
         for f in files if isinstance(files, list) else [files]:
             path = Path(f if isinstance(f, str) else getattr(f, "name", "") or f.get("path", ""))
-            if not is_in_or_equal(path, get_upload_folder()) or not path.is_file():
+            if not is_in_or_equal(path, received) or path.is_symlink() or not path.is_file():
                 lines.append((False, "Not added. That file was not uploaded through this page."))
                 continue
             try:
                 result = self.library.add(path)
                 lines.append((result.ok, result.message))
+                if result.token:
+                    session.uploads.append(result.token)
             except OSError as exc:
                 log.exception("web chat: upload of %s failed", path.name)
                 lines.append((False, f"Not added. {path.name} could not be saved ({exc.strerror or type(exc).__name__})."))
+            finally:
+                forget_copy(path, received)  # the library has its own copy now, or refused it
         return {**self._documents_changed(session, lines), "upload": None}
+
+    def watch_uploads(self, session: ChatSession) -> Updates:
+        """After an upload: the timer runs while any of this tab's uploads waits for another ingest."""
+        return {"timer": gr.Timer(active=bool(session.uploads))}
+
+    def poll_uploads(self, session: ChatSession) -> Updates:
+        """The timer, while this tab has uploads queued: their outcome when there is one, then it stops."""
+        done, session.uploads = self.library.outcomes(session.uploads)
+        updates: Updates = {"session": session}
+        if done:
+            updates.update(self._documents_changed(session, done))
+        else:
+            updates["documents"] = self.documents_html()  # still queued: the list says so
+        if not session.uploads:
+            updates["timer"] = gr.Timer(active=False)
+        return updates
+
+    def upload_refused(self, session: ChatSession) -> Updates:
+        """The upload event failed before ``upload`` saw the files: Gradio refused them. Say why and what to do.
+
+        Gradio refuses a file whose name starts with a dot (a hidden file) once its upload
+        cache lies in the working folder, as ``serve``'s does; the page script catches such
+        names before they are sent, so this is the last resort for any other refusal.
+        """
+        line = (False, "Not added. The server refused the file before reading it. Hidden files (names that start "
+                       "with a dot, such as .notes.md) are refused: rename the file without the leading dot and "
+                       "upload it again.")
+        return {"status": render_status([line]), "upload": None, "session": session}
 
     @act.handles(act.REMOVE)
     def remove_document(self, session: ChatSession, key: str = "") -> Updates:

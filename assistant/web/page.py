@@ -39,6 +39,7 @@ class Page:
     status: gr.HTML
     documents: gr.HTML
     upload: gr.File
+    timer: gr.Timer  # ticks only while an upload of this tab waits for another process's ingest
 
     @classmethod
     def names(cls) -> tuple[str, ...]:

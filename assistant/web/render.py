@@ -313,10 +313,13 @@ def render_documents(docs: list[DocumentInfo]) -> str:
     """Every searched document: title, file, type, passages, when added; uploads can be removed."""
     if not docs:
         return '<p class="docs-summary">No documents are indexed yet. Add some below.</p>'
-    total = sum(d.passages for d in docs)
+    searched_docs = [d for d in docs if not d.queued]
+    total = sum(d.passages for d in searched_docs)
     rows = []
     for d in docs:
-        if d.origin == "upload":
+        if d.queued:
+            added = "queued: added when another process has finished indexing"
+        elif d.origin == "upload":
             added = f"added {esc(d.added[:16].replace('T', ' '))} UTC" if d.added else "uploaded"
         elif d.origin == "knowledge":
             added = "knowledge folder"
@@ -329,10 +332,10 @@ def render_documents(docs: list[DocumentInfo]) -> str:
                       f'<span class="confirm" hidden>Remove it? <button type="button" class="act danger" '
                       f'{act.REMOVE.attrs(key=d.key)}>Yes, remove {esc(d.name)}</button> '
                       f'<button type="button" class="act" data-ui="remove-cancel">Cancel</button></span></span>')
+        count = "" if d.queued else f'{d.passages} passage{"s" if d.passages != 1 else ""} · '
         rows.append(f'<li class="doc"><span class="doc-title">{esc(d.title)}</span>'
-                    f'<span class="doc-meta">{esc(d.name)} · {esc(d.kind)} · {d.passages} passage'
-                    f'{"s" if d.passages != 1 else ""} · {added}</span>{button}</li>')
-    n = len(docs)
+                    f'<span class="doc-meta">{esc(d.name)} · {esc(d.kind)} · {count}{added}</span>{button}</li>')
+    n = len(searched_docs)
     return (f'<p class="docs-summary">Searching {n} document{"s" if n != 1 else ""} ({total} passages).</p>'
             f'<ul class="docs" aria-label="Documents searched">{"".join(rows)}</ul>'
             '<p class="docs-note">Files in the knowledge folder are listed read-only: to remove one, delete it '

@@ -363,7 +363,71 @@
     }
   }
 
+  // -- hidden files: the server refuses a name that starts with a dot (Gradio's rule for its upload cache
+  // inside the working folder), with nothing but "Error". Such files are held back here, named with the
+  // reason and what to do, and the others of the same selection are sent as usual.
+  var hiddenNote = "";
+  var resending = false;
+  function isHidden(file) { return /^\./.test(file.name); }
+  function showHiddenNote() {
+    var box = document.querySelector("#upload-status-box");
+    if (!box) return;
+    var note = byId("upload-hidden");
+    if (!hiddenNote) { if (note) note.remove(); return; }
+    if (!note || note.getAttribute("data-text") !== hiddenNote || !box.contains(note)) {
+      if (note) note.remove();
+      note = document.createElement("ul");
+      note.id = "upload-hidden";
+      note.className = "upload-status";
+      note.setAttribute("role", "alert");
+      note.setAttribute("data-text", hiddenNote);
+      var li = document.createElement("li");
+      li.className = "bad";
+      li.textContent = hiddenNote;
+      note.appendChild(li);
+      box.insertBefore(note, box.firstChild);  // kept above the server's lines until the next selection
+    }
+  }
+  function holdBackHidden(files, input) {
+    var hidden = [], kept = [];
+    for (var i = 0; i < files.length; i++) (isHidden(files[i]) ? hidden : kept).push(files[i]);
+    if (!hidden.length) {
+      if (!resending) { hiddenNote = ""; showHiddenNote(); }
+      return false;
+    }
+    var names = hidden.map(function (f) { return f.name; });
+    hiddenNote = "Not added. " + names.join(", ") + ": a name that starts with a dot is a hidden file, which the " +
+      "server does not accept. Rename it without the leading dot (for example " + names[0].replace(/^\.+/, "") +
+      ") and upload it again.";
+    showHiddenNote();
+    if (kept.length && input) {
+      var dt = new DataTransfer();
+      kept.forEach(function (f) { dt.items.add(f); });
+      input.files = dt.files;
+      resending = true;
+      try { input.dispatchEvent(new Event("change", {bubbles: true})); } finally { resending = false; }
+    } else if (input) {
+      input.value = "";
+    }
+    return true;
+  }
+  document.addEventListener("change", function (ev) {
+    var input = ev.target;
+    if (!input || !input.matches || !input.matches("#upload input[type=file]") || !input.files || resending) return;
+    if (holdBackHidden(input.files, input)) ev.stopImmediatePropagation();  // before Gradio's handler sees it
+  }, true);
+  document.addEventListener("drop", function (ev) {
+    var zone = ev.target && ev.target.closest && ev.target.closest("#upload");
+    if (!zone || !ev.dataTransfer || !ev.dataTransfer.files || !ev.dataTransfer.files.length) return;
+    var files = Array.prototype.slice.call(ev.dataTransfer.files);
+    if (!files.some(isHidden)) return;
+    ev.preventDefault();
+    ev.stopImmediatePropagation();
+    holdBackHidden(files, zone.querySelector("input[type=file]"));
+  }, true);
+
   function setUp() {
+    showHiddenNote();
     syncSidebar();
     syncAddress();
     syncThemeButton();
