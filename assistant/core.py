@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from .answering.decision import READER_WEIGHTS_FILE, Ranker, Weights
 from .answering.evidence import candidates
 from .answering.extractive import ExtractiveAnswerer
+from .answering.followup import message_text
 from .answering.question import analyse
 from .answering.reader import Reader
 from .answering.reader import available as reader_available
@@ -150,10 +151,34 @@ class Assistant:
         roots = self.ingestor.pending()
         if roots is None:
             return None
-        report = self.ingest(roots, progress=False)
+        if self.ingestor.interrupted():  # minutes, not a stat per file: shown with a bar and in ``status``
+            from ingest import RESUME_LABEL
+
+            report = self.ingestor.run(roots, progress=True, label=RESUME_LABEL)
+        else:
+            report = self.ingest(roots, progress=False)
         if report.changed or report.errors:
             log.info("knowledge folder refreshed: %s", report.summary())
         return report
+
+    @property
+    def status(self) -> str:
+        """What an ingest in this process is doing now, for a page to show ("Finishing an interrupted ingest:
+        40 %"); "" when none runs."""
+        return self._ingestor.status if self._ingestor is not None else ""
+
+    def resume_pending(self) -> bool:
+        """Would a refresh finish an interrupted ingest, with passages to answer from meanwhile?
+
+        ``serve`` then starts the page first and finishes the ingest behind it, showing ``status``.
+        """
+        from ingest import failed_resume
+
+        try:
+            return (self.ingestor.interrupted() and failed_resume(self.settings) is None
+                    and self.store.count() > 0)
+        except AssistantError:
+            return False
 
     def source_text(self, path: str) -> str:
         """The text a citation's ``start``/``end`` index into, for ``Citation.path``."""
@@ -182,6 +207,64 @@ class Assistant:
             )
         return question.strip()
 
+    def history(self, history: Any) -> list[dict]:
+        """``history`` checked and cut to this assistant's budget (``validate_history``)."""
+        return self.validate_history(history, self.settings.history_chars, self.settings.history_messages)
+
+    @staticmethod
+    def validate_history(history: Any, chars: int, messages: int) -> list[dict]:
+        """The role/content messages a question may use: valid text, at most ``messages`` of them and
+        ``chars`` characters together, older turns dropped first; else InvalidQuestion saying what is wrong.
+
+        Why: the history reaches follow-up resolution and every feature of every candidate (its
+        words join the standalone question), so its size, not the 2,000-character question, would
+        decide a request's cost; and text no encoder accepts (a lone surrogate) would fail deep in
+        the tokenizer instead of being named here. A turn is a user message with the replies after
+        it; it is kept whole or dropped whole. A latest turn longer than ``chars`` on its own is
+        refused rather than cut, since cutting it would answer a follow-up about text the user
+        never sees dropped.
+        """
+        if history is None:
+            return []
+        if not isinstance(history, list):
+            raise InvalidQuestion('The history must be a list of {"role", "content"} messages.',
+                                  "Pass [] or leave it out for a new conversation.")
+        sizes: list[int] = []
+        for i, m in enumerate(history, 1):
+            if not isinstance(m, dict) or not isinstance(m.get("role", ""), str):
+                raise InvalidQuestion(f'Message {i:,} of the history is not a {{"role", "content"}} message.',
+                                      "Pass [] or leave it out for a new conversation.")
+            text = message_text(m)
+            for part, what in ((m.get("role", ""), "role"), (text, "content")):
+                try:
+                    part.encode("utf-8")
+                except UnicodeEncodeError as exc:
+                    raise InvalidQuestion(
+                        f"Message {i:,} of the history contains invalid text in its {what} "
+                        f"(an unpaired surrogate at character {exc.start + 1:,}).",
+                        "Send the conversation as plain text, or start a new one.",
+                    ) from exc
+            sizes.append(len(text))
+        first = max(0, len(history) - messages)
+        starts = [i for i in range(first, len(history)) if i == first or history[i].get("role") == "user"]
+        kept, total = len(history), 0
+        for start in reversed(starts):
+            size = sum(sizes[start:kept])
+            if total + size > chars:
+                break
+            total += size
+            kept = start
+        if kept == len(history) and history[first:]:
+            turn = sum(sizes[starts[-1]:])
+            raise InvalidQuestion(
+                f"The history's latest turn is {turn:,} characters long; the limit for the whole history "
+                f"is {chars:,}.",
+                "Start a new conversation, or send only the last question and its answer, shortened.",
+            )
+        if kept:
+            log.debug("history: %d of %d messages dropped to fit %d characters", kept, len(history), chars)
+        return history[kept:]
+
     def retrieve(self, question: str, history: list[dict] | None = None,
                  sources: Iterable[str] | None = None) -> Retrieval:
         """The three stages before an answer: the question analysed, its evidence found, the evidence ranked.
@@ -197,6 +280,7 @@ class Assistant:
         ``index.scope``); an unknown name raises ``UnknownDocument`` with the closest matches.
         """
         text = clean_question(self.validate(question)) or question
+        history = self.history(history)
         within = self.retriever.scope(sources)
         standalone = self.answerer.condense(text, history)
         q = analyse(text, standalone, self.retriever.lexical())
@@ -213,6 +297,8 @@ class Assistant:
         ``sources``: answer only from these documents (as the Documents tab names them); None: all.
         """
         t0 = time.perf_counter()
+        self.validate(question)  # the question's own problem is named before the history's
+        history = self.history(history)
         r = self.retrieve(question, history, sources)
         t1 = time.perf_counter()
         ans = self.answerer.answer(r, history)
@@ -223,6 +309,8 @@ class Assistant:
                sources: Iterable[str] | None = None) -> Iterator[str | Answer]:
         """Yield the answer text piece by piece as it is produced, then the final ``Answer`` (``sources``: as ``ask``)."""
         t0 = time.perf_counter()
+        self.validate(question)
+        history = self.history(history)
         r = self.retrieve(question, history, sources)
         t1 = time.perf_counter()
         for item in self.answerer.stream(r, history):

@@ -59,6 +59,15 @@ class Settings(BaseSettings):
     llm_timeout: float = 60.0
     # Longest question accepted; longer ones are almost always pasted documents.
     max_question_chars: int = 2000
+    # Characters of conversation history one question may bring (every message's text together).
+    # Older turns are dropped first to fit; a latest turn (question and reply) longer than this alone
+    # is refused. 8,000 holds several turns of this assistant's answers (a question is at most
+    # max_question_chars, an answer a few quotes of under 1,000 characters each), while follow-up
+    # resolution reads only the last few; the bound keeps one request's work small whatever is sent.
+    history_chars: int = 8000
+    # Messages of history one question may bring; older ones are dropped first. Follow-up resolution
+    # looks back three user questions and an LLM's condensing six messages, so 20 (ten turns) loses nothing.
+    history_messages: int = 20
     # Passages handed to the answerer after fusion: enough that the passage holding the answer
     # is among them in a folder of many documents, few enough to rank their sentences in milliseconds.
     top_k: int = 5

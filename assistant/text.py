@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from functools import lru_cache
+from itertools import islice
 
 from .lexicon import ALIAS_GROUPS, STOPWORDS
 
@@ -83,20 +84,28 @@ def stream_words(text: str) -> Iterator[str]:
 
 # one typo in a word of 5+ letters: "kishda" finds "kishida", but "australia" does not find "austria"
 NEAR_CUTOFF = 0.88
+# Bounds on the fuzzy match, so its cost never grows with what a request sends: difflib compares two
+# words in time quadratic in their length, and a question (with its history) can name thousands of
+# words. No real word needs a typo forgiven past 30 letters ("internationalisation" has 20), and
+# only the first 2,000 same-initial, same-length words of a pool are compared (a corpus's whole
+# vocabulary under one initial; a window's words are far fewer).
+NEAR_MAX_CHARS = 30
+NEAR_MAX_POOL = 2000
 
 
-def near_word(word: str, pool: list[str]) -> bool:
-    """Is ``word`` one typo (a letter added, dropped or changed) away from a word of ``pool``?"""
+def near_word(word: str, pool: Iterable[str]) -> bool:
+    """Is ``word`` one typo (a letter added, dropped or changed) away from a word of ``pool``?
+
+    Words shorter than 5 letters (too many neighbours) or longer than ``NEAR_MAX_CHARS`` are never
+    near; at most ``NEAR_MAX_POOL`` candidates of ``pool`` are compared.
+    """
     import difflib
 
-    if len(word) < 5 or not word.isalpha():
+    if not 5 <= len(word) <= NEAR_MAX_CHARS or not word.isalpha():
         return False
-    pool = [s for s in pool if s[:1] == word[:1] and abs(len(s) - len(word)) <= 1]
-    return bool(difflib.get_close_matches(word, pool, n=1, cutoff=NEAR_CUTOFF))
-
-
-def _near(word: str, stems: set[str]) -> bool:
-    return near_word(word, list(stems))
+    n, first = len(word), word[:1]
+    close = (s for s in pool if s[:1] == first and abs(len(s) - n) <= 1)
+    return bool(difflib.get_close_matches(word, list(islice(close, NEAR_MAX_POOL)), n=1, cutoff=NEAR_CUTOFF))
 
 
 def clean_question(question: str) -> str:

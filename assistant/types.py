@@ -212,13 +212,16 @@ class Answer:
     timings_ms: dict[str, float] = field(default_factory=dict)
 
     @classmethod
-    def refusal(cls, question: str, missing: list[str] | None = None, **kwargs: Any) -> Answer:
-        """The refusal, naming up to three of the question's terms that no source mentions."""
+    def refusal(cls, question: str, missing: list[str] | None = None, hint: str = "", **kwargs: Any) -> Answer:
+        """The refusal, naming up to three of the question's terms that no source mentions; ``hint``
+        (one sentence) says what to ask instead."""
         if missing:
             what = ", ".join(f"“{m}”" for m in missing[:3])
             text = f"The sources don't cover {what}, so I can't answer that from them."
         else:
             text = REFUSAL
+        if hint:
+            text = f"{text} {hint}"
         return cls(text=text, answered=False, citations=[], question=question, **kwargs)
 
     def to_dict(self) -> dict[str, Any]:

@@ -66,6 +66,12 @@ def record_keys(records: Any) -> list[tuple[str, str]]:
     return _rows(records, "SELECT key, group_id FROM upsertion_record WHERE namespace = :ns")
 
 
+def record_sources(records: Any) -> set[str]:
+    """Every source that has passages in the records (what a citation may point at)."""
+    return {g for (g,) in _rows(records, "SELECT DISTINCT group_id FROM upsertion_record WHERE namespace = :ns")
+            if g}
+
+
 def check_store(records: Any, store: Store, *, full: bool = True) -> StoreCheck:
     """Compare the record manager's passages with the store's; see the module docstring for ``full``."""
     t0 = time.perf_counter()

@@ -49,7 +49,7 @@ from assistant.index import Store, atomic_write_text, document_years, faults
 from assistant.settings import Settings
 
 from . import recovery
-from .check import StoreCheck, check_store
+from .check import StoreCheck, check_store, record_sources
 from .loaders import SourceDoc, discover, folder_files, load_source
 from .lock import writer_lock
 from .plural import plural
@@ -200,6 +200,8 @@ class Ingestor:
         self.store = store
         self.settings = settings
         self.on_change = on_change
+        # what a run is doing, for a page to show ("Finishing an interrupted ingest: 40 %"); "" when none runs
+        self.status = ""
 
     @cached_property
     def passage_records(self):
@@ -328,6 +330,9 @@ class Ingestor:
         knowledge = Path(self.settings.knowledge_dir)
         resumed = recovery.incomplete_roots(self.settings)
         if resumed is not None:
+            failed = recovery.failed_resume(self.settings)
+            if failed is not None:  # it would fail again, after reading every file: said once, not retried
+                raise failed
             log.warning("The last ingest into %s did not finish; finishing it now.", self.settings.data_dir)
             if knowledge.is_dir() and knowledge.resolve() not in [Path(r).resolve() for r in resumed]:
                 resumed.append(knowledge)
@@ -379,15 +384,24 @@ class Ingestor:
         finally:
             self.store.writer.forget(keys)
 
-    def run(self, paths: Iterable[Path] | None = None, *, progress: bool = True, wait: float = 0.0) -> IngestReport:
+    def interrupted(self) -> bool:
+        """Did the last ingest into this data folder stop before it ended (its marker is still there)?"""
+        return recovery.incomplete_roots(self.settings) is not None
+
+    def run(self, paths: Iterable[Path] | None = None, *, progress: bool = True, wait: float = 0.0,
+            label: str = "indexing") -> IngestReport:
         """Ingest ``paths`` (default: the knowledge folder), first re-filling what the store lost.
 
         Under the writer lock: another process's writes are picked up first (a new
         client), then the records are checked against the store, and a marker stays
-        in the data folder until the run ends.
+        in the data folder until the run ends. ``label`` names the run in the progress
+        bar and in ``status``. A run that stops on a full disk says so in the marker
+        (``recovery.record_failure``), so start-ups do not retry it while the disk is full;
+        one that finishes after an earlier run stopped deletes the texts that run orphaned.
         """
         roots = list(paths) if paths else [self.settings.knowledge_dir]
         with self.lock(wait), self.store.write_lock:
+            after_stop = self.interrupted()
             try:
                 if self.store.changed_elsewhere():
                     self.store.reload()
@@ -397,7 +411,7 @@ class Ingestor:
                 if extra:
                     recovery.mark_incomplete(self.settings, roots + extra)
                 renamed = self._renamed()
-                report = self._run(roots, progress)
+                report = self._run(roots, progress, label)
                 again = _outside(extra + [f for f in renamed.values() if f.is_file()], roots)
                 if again:
                     report.merge(self._run(again, False))
@@ -406,10 +420,14 @@ class Ingestor:
                     report.removed_sources.append(old)
                 if not check.ok:
                     report.notices.insert(0, check.notice())
+                if after_stop:
+                    self._clean_orphans()
                 recovery.mark_complete(self.settings)
-            except (StoreError, DocumentError):
-                raise
             except Exception as exc:
+                if faults.is_disk_full(exc, self.settings.data_dir):
+                    recovery.record_failure(self.settings, recovery.DISK_FULL)
+                if isinstance(exc, (StoreError, DocumentError)):
+                    raise
                 raise recovery.explain(exc, self.settings) from exc
         if report.changed and self.on_change:
             self.on_change()
@@ -462,7 +480,27 @@ class Ingestor:
         years = document_years(doc.text + " " + doc.date + " " + doc.title)
         return doc, [passage_documents(p, years, doc.pages) for p in passages]
 
-    def _run(self, roots: list[Path], progress: bool) -> IngestReport:
+    def _clean_orphans(self, texts: Iterable[Path] | None = None) -> int:
+        """Delete extracted texts (``texts``, default every one) that no listed source and no stored passage uses.
+
+        Why both: the manifest names the sources of finished runs, the records those whose
+        passages a stopped run already wrote; a text either names is what some citation's
+        offsets index into, and must stay. Never raises: it only frees space.
+        """
+        try:
+            keep = {self.text_file(s).name for s in {*self.manifest(), *record_sources(self.passage_records)}}
+            candidates = recovery.orphan_texts(self.settings, keep) if texts is None else \
+                [f for f in texts if f.name not in keep]
+            for f in candidates:
+                f.unlink(missing_ok=True)
+        except Exception as exc:  # noqa: BLE001 - a cleanup must not hide why the run stopped
+            log.warning("could not delete the texts a stopped ingest left behind (%s)", exc)
+            return 0
+        if candidates:
+            log.info("deleted %s that no source uses", plural(len(candidates), "extracted text"))
+        return len(candidates)
+
+    def _run(self, roots: list[Path], progress: bool, label: str = "indexing") -> IngestReport:
         """One pass of LangChain's ``index()`` over ``roots`` (the caller holds the lock)."""
         t0 = time.perf_counter()
         # taken before reading: an edit made during the run shows up as a change next time
@@ -472,17 +510,21 @@ class Ingestor:
         files = discover(roots)
         report.files = len(files)
         manifest = self.manifest()
+        written: list[Path] = []  # texts of sources new to the manifest: orphans if the run stops
         bar = None
         if progress and files:
             from tqdm import tqdm
 
-            bar = tqdm(total=len(files), desc="indexing", unit="file", leave=False)
+            bar = tqdm(total=len(files), desc=label, unit="file", leave=False)
+        name = label[:1].upper() + label[1:]
+        self.status = f"{name}: 0 %"
 
         def documents() -> Iterator[Document]:
             """Load, split and yield one file at a time: memory stays at one batch, not the corpus."""
-            for f in files:
+            for done, f in enumerate(files, 1):
                 if bar is not None:
                     bar.update(1)
+                self.status = f"{name}: {done * 100 // len(files)} %"
                 try:
                     doc, passages = self._read(f)
                 except DocumentError as exc:
@@ -492,6 +534,8 @@ class Ingestor:
                     report.errors.append((str(f), f"{f.name}: {type(exc).__name__}: {exc}"))
                     continue
                 # the text first: a citation must never point at text we did not keep
+                if doc.path not in manifest:
+                    written.append(self.text_file(doc.path))
                 atomic_write_text(self.text_file(doc.path), doc.text)
                 manifest[doc.path] = {"title": doc.title, "abs_path": str(doc.abs_path),
                                       "sha": hashlib.sha1(doc.text.encode()).hexdigest()}
@@ -509,7 +553,11 @@ class Ingestor:
             report.removed += self._remove_vanished(roots, manifest, report)
             if before is not None:
                 atomic_write_text(self.snapshot_path, json.dumps(before, indent=1, sort_keys=True))
+        except Exception:
+            self._clean_orphans(written)  # texts of new sources whose passages never made it in
+            raise
         finally:
+            self.status = ""
             if bar is not None:
                 bar.close()
         report.seconds = time.perf_counter() - t0

@@ -9,6 +9,12 @@
   with a time stamp, never deleted, so nothing the user might want is lost.
 - **Naming failures**: a full disk, a read-only folder or a damaged records
   database, whichever library raised it (``assistant.faults``).
+- **Once per cause**: a run that stopped because the disk was full records that
+  in its marker, and a start-up does not try to finish it again (reading and
+  embedding every file only to fail at the first write) until more space is free
+  or another ingest command is run (``failed_resume``).
+- **Orphaned texts**: extracted texts that no listed source and no stored passage
+  use (a run stopped after writing them) are deleted (``orphan_texts``).
 """
 
 from __future__ import annotations
@@ -25,6 +31,14 @@ from assistant.index import atomic_write_text, faults, make_client, wrap_store_e
 from assistant.settings import Settings
 
 log = logging.getLogger(__name__)
+
+
+# what a start-up shows while it finishes an ingest that did not end (tqdm's label; the web page's status)
+RESUME_LABEL = "Finishing an interrupted ingest"
+DISK_FULL = "disk_full"  # the one lasting cause recorded: retrying cannot help until space is freed
+# free space gained since a disk-full failure after which a start-up tries to finish the ingest again:
+# more than the texts and one batch of passages need, more than a log file's growth frees by chance
+RETRY_FREE_BYTES = 8 * 1024 * 1024
 
 
 def marker_path(settings: Settings) -> Path:
@@ -51,6 +65,72 @@ def incomplete_roots(settings: Settings) -> list[Path] | None:
         return None
     except (OSError, ValueError, KeyError, TypeError):
         return [Path(settings.knowledge_dir)]  # a damaged marker still says: finish the knowledge folder
+
+
+def _marker(settings: Settings) -> dict[str, Any] | None:
+    try:
+        data = json.loads(marker_path(settings).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def record_failure(settings: Settings, cause: str) -> bool:
+    """Note in the marker that the run stopped for ``cause``, with the free space then; True when noted.
+
+    The disk is full when this is called, so a new file may not fit: the marker is rewritten
+    in place if writing a fresh copy fails (a file's first block holds a few hundred bytes more
+    on every common file system). Unnoted, the next start simply tries once more.
+    """
+    data = _marker(settings)
+    if data is None:
+        return False
+    data["failed"] = {"cause": cause, "free": faults.free_bytes(settings.data_dir), "at": time.time()}
+    text = json.dumps(data)
+    try:
+        atomic_write_text(marker_path(settings), text)
+        return True
+    except OSError:
+        pass
+    try:
+        with open(marker_path(settings), "r+", encoding="utf-8") as f:
+            f.write(text)
+            f.truncate()
+        return True
+    except OSError as exc:
+        log.warning("could not note why the ingest stopped (%s); the next start tries again", exc)
+        return False
+
+
+def failed_resume(settings: Settings) -> StoreError | None:
+    """Why finishing the interrupted ingest is not worth trying now, or None to try.
+
+    A run that stopped on a full disk fails again at its first write until space is freed,
+    after reading and embedding every file. So it is tried again only once at least
+    ``RETRY_FREE_BYTES`` more are free than when it failed, or after another ingest command
+    (which writes a new marker).
+    """
+    data = _marker(settings)
+    failed = data.get("failed") if data else None
+    if not isinstance(failed, dict) or failed.get("cause") != DISK_FULL:
+        return None
+    then, now = failed.get("free"), faults.free_bytes(settings.data_dir)
+    if isinstance(then, int) and now is not None and now >= then + RETRY_FREE_BYTES:
+        return None
+    return StoreError(
+        f"The last ingest into {settings.data_dir} stopped because its disk was full; it is not retried at "
+        "every start while the disk stays full.",
+        "Free some space (the next start then finishes it) or run `assistant ingest`; what was already "
+        "indexed is kept and answers.",
+    )
+
+
+def orphan_texts(settings: Settings, keep: set[str]) -> list[Path]:
+    """Extracted texts in the sources folder whose names are not in ``keep``."""
+    folder = settings.sources_dir
+    if not folder.is_dir():
+        return []
+    return [f for f in folder.glob("*.txt") if f.name not in keep]
 
 
 def set_aside(path: Path) -> Path | None:

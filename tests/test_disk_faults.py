@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import errno
 import gc
+import json
 import os
 import shutil
 import subprocess
@@ -48,7 +49,7 @@ def knowledge(tmp_path) -> Path:
 def _fill(disk: Path) -> Path:
     """Write zeros until the disk is full; returns the filler file."""
     filler = disk / "filler"
-    with open(filler, "wb") as f:
+    with open(filler, "wb", buffering=0) as f:  # unbuffered: nothing left to flush (and fail) on close
         try:
             while True:
                 f.write(b"\0" * (1 << 16))
@@ -142,3 +143,109 @@ def test_a_read_only_data_folder_is_named_as_such(tmp_path, small_disk, knowledg
         else:
             for p in [data, *data.rglob("*")]:
                 p.chmod(p.stat().st_mode | 0o200)
+
+
+def test_a_resume_that_found_the_disk_full_is_tried_once_per_cause(tmp_path, knowledge, embedder, monkeypatch,
+                                                                   capsys):
+    """Issue 22: after a disk-full ingest, every `ask` and every server start re-read and re-embedded every file
+    to fail again at the first write, and the failed run left its extracted texts behind. Now the failure is
+    noted in the run's marker and a start-up does not retry until space is freed or an ingest is run; the
+    resume shows its progress; the texts no source uses are deleted. ENOSPC is simulated at the store write."""
+    import ingest.pipeline
+    from ingest import RESUME_LABEL, Ingestor, failed_resume
+    from ingest import recovery as rec
+
+    settings = Settings(data_dir=tmp_path / "data", knowledge_dir=knowledge)
+    Assistant(settings, embedder=embedder)
+    texts = sorted(f.name for f in settings.sources_dir.glob("*.txt"))
+    shutil.copy(EXTRA, knowledge / EXTRA.name)  # a new document, then a crash part-way through its ingest
+    rec.mark_incomplete(settings, [knowledge])
+
+    real_index, real_run = ingest.pipeline.index, Ingestor.run
+    attempts: list[str] = []
+    statuses: list[str] = []
+    bot = Assistant(settings, embedder=embedder, auto_ingest=False)
+
+    def full_disk(docs, *args, **kwargs):  # every file read and its text written, then the store's write fails
+        for _ in docs:
+            pass
+        statuses.append(bot.status)
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    def counted(self, *args, **kwargs):
+        attempts.append(kwargs.get("label", ""))
+        return real_run(self, *args, **kwargs)
+
+    monkeypatch.setattr(ingest.pipeline, "index", full_disk)
+    monkeypatch.setattr(Ingestor, "run", counted)
+
+    bot.refresh()  # the first start after the crash tries, and fails
+    assert attempts == [RESUME_LABEL]
+    assert statuses == [f"{RESUME_LABEL}: 100 %"] and bot.status == ""
+    assert RESUME_LABEL in capsys.readouterr().err  # the bar
+    assert isinstance(bot.refresh_error, StoreError) and "full" in str(bot.refresh_error)
+    marker = json.loads(rec.marker_path(settings).read_text(encoding="utf-8"))
+    assert marker["failed"]["cause"] == rec.DISK_FULL
+    assert sorted(f.name for f in settings.sources_dir.glob("*.txt")) == texts  # the new text is not left behind
+
+    for _ in range(3):  # later asks and server starts: not tried again, said why, answered from the store
+        again = Assistant(settings, embedder=embedder)
+        assert "full" in str(again.refresh_error) and "not retried" in str(again.refresh_error)
+        _answers(again)
+    assert attempts == [RESUME_LABEL]
+
+    free = marker["failed"]["free"]  # space freed: tried again (and still full: noted again)
+    monkeypatch.setattr(rec.faults, "free_bytes", lambda folder: free + rec.RETRY_FREE_BYTES)
+    assert failed_resume(settings) is None
+    Assistant(settings, embedder=embedder)
+    assert attempts == [RESUME_LABEL, RESUME_LABEL]
+    Assistant(settings, embedder=embedder)  # the new failure was noted with the free space of its own time
+    assert attempts == [RESUME_LABEL, RESUME_LABEL]
+
+    monkeypatch.setattr(ingest.pipeline, "index", real_index)  # the disk has room again
+    monkeypatch.setattr(rec.faults, "free_bytes", lambda folder: 1 << 50)
+    (settings.sources_dir / "0123456789abcdef.txt").write_text("left by a run that stopped", encoding="utf-8")
+    done = Assistant(settings, embedder=embedder)  # finishes it, and deletes the texts no source uses
+    assert attempts[-1] == RESUME_LABEL and done.refresh_error is None
+    assert not rec.marker_path(settings).exists() and failed_resume(settings) is None
+    assert not (settings.sources_dir / "0123456789abcdef.txt").exists()
+    assert len(list(settings.sources_dir.glob("*.txt"))) == len(texts) + 1
+    ans = done.ask("How much has Japan pledged to Ukraine in total?")
+    assert any(c.path == EXTRA.name for c in ans.citations), ans.text
+
+
+def test_a_new_ingest_command_clears_the_noted_failure(tmp_path, knowledge, embedder):
+    from ingest import failed_resume
+    from ingest import recovery as rec
+
+    settings = Settings(data_dir=tmp_path / "data", knowledge_dir=knowledge)
+    bot = Assistant(settings, embedder=embedder)
+    assert not bot.resume_pending()
+    rec.mark_incomplete(settings, [knowledge])
+    assert bot.resume_pending()  # `serve` would finish it behind the page
+    assert rec.record_failure(settings, rec.DISK_FULL)
+    assert failed_resume(settings) is not None and not bot.resume_pending()
+    bot.ingest(progress=False)
+    assert failed_resume(settings) is None and not rec.marker_path(settings).exists()
+
+
+def test_the_failure_is_noted_even_when_no_new_file_fits(tmp_path, small_disk, knowledge, monkeypatch):
+    """On a full disk a fresh copy of the marker cannot be written: it is rewritten in place."""
+    from ingest import failed_resume
+    from ingest import recovery as rec
+
+    settings = Settings(data_dir=(small_disk or tmp_path) / "data", knowledge_dir=knowledge)
+    rec.mark_incomplete(settings, [knowledge])
+    if small_disk is not None:
+        filler = _fill(small_disk)
+    else:
+        def full(*args, **kwargs):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+        monkeypatch.setattr(rec, "atomic_write_text", full)
+    assert rec.record_failure(settings, rec.DISK_FULL)
+    marker = json.loads(rec.marker_path(settings).read_text(encoding="utf-8"))
+    assert marker["failed"]["cause"] == rec.DISK_FULL and marker["roots"] == [str(knowledge.resolve())]
+    assert "disk was full" in str(failed_resume(settings))
+    if small_disk is not None:
+        filler.unlink()

@@ -174,3 +174,36 @@ def test_web_api_rejects_a_lone_surrogate_with_a_clear_error(bot):
         error = json.loads(got.split("data:", 1)[1])
         assert error["title"] == "InvalidQuestion" and "invalid text" in error["error"]
         assert "event: complete" in call(b'{"data": ["How many Ukrainians has Japan taken in?", [], null]}')
+
+
+def _web_error(url: str, body: bytes) -> dict:
+    """``/ask`` called over plain HTTP (gradio_client cannot send a lone surrogate): its error event's data."""
+    import urllib.request
+
+    req = urllib.request.Request(f"{url}/gradio_api/call/ask", data=body, headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=60) as r:
+        event = json.loads(r.read())["event_id"]
+    with urllib.request.urlopen(f"{url}/gradio_api/call/ask/{event}", timeout=120) as r:
+        got = r.read().decode()
+    assert got.startswith("event: error"), got[:300]
+    return json.loads(got.split("data:", 1)[1])
+
+
+def test_web_api_names_bad_history_instead_of_failing_silently(bot):
+    """Issue 22: a lone surrogate inside the history gave ``{"error": null}`` (a TypeError in the tokenizer);
+    a 1.2 MB history message cost 38 s of CPU. Both are now an InvalidQuestion that says what to do."""
+    from _webapp_fixtures import running_chat
+
+    question = "Who announced it?"
+    # json.dumps writes the lone surrogate as the escape "\\ud800", as a program's JSON would
+    surrogate = json.dumps({"data": [question, [{"role": "user", "content": "How much \ud800 aid?"},
+                                                {"role": "assistant", "content": "$5.5 billion."}], None]})
+    huge = json.dumps({"data": [question, [{"role": "user", "content": "Japan aid. " * 110_000},
+                                           {"role": "assistant", "content": "Noted."}], None]})
+    with running_chat(bot) as chat:
+        error = _web_error(chat.url, surrogate.encode())
+        assert error["title"] == "InvalidQuestion", error
+        assert "Message 1 of the history contains invalid text" in error["error"]
+        error = _web_error(chat.url, huge.encode())
+        assert error["title"] == "InvalidQuestion", error
+        assert "latest turn is 1,210,006 characters long" in error["error"] and "new conversation" in error["error"]

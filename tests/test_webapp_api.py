@@ -160,6 +160,27 @@ def test_a_bad_question_stays_in_the_box_with_the_reason(bot, tmp_path):
     assert session.pending is None and session.turns == []
 
 
+def test_the_page_follows_an_ingest_being_finished(bot, monkeypatch):
+    """Issue 22: finishing an interrupted ingest took minutes unseen; the header now shows its progress while
+    the page answers, and the page's timer follows it until it ends."""
+    import gradio as gr
+
+    from assistant.web.app import ChatSession, ChatUI
+    from ingest import RESUME_LABEL
+
+    ui = ChatUI(bot)
+    session = ChatSession(owner="browser:test")
+    monkeypatch.setattr(bot.ingestor, "status", f"{RESUME_LABEL}: 40 %")
+    updates = ui.poll_uploads(session)
+    assert "Finishing an interrupted ingest: 40 %" in updates["header"] and 'role="status"' in updates["header"]
+    assert "timer" not in updates and "picker" not in updates  # still running: the timer goes on
+    monkeypatch.setattr(bot.ingestor, "status", "")
+    updates = ui.poll_uploads(session)
+    assert "interrupted" not in updates["header"] and "picker" in updates  # ended: the documents are offered
+    assert isinstance(updates["timer"], gr.Timer) and not updates["timer"].active
+    assert not session.ingest_shown
+
+
 # -- uploads: a separate server with its own data folder, since they change the store
 @pytest.fixture(scope="module")
 def upload_server(embedder, tmp_path_factory, knowledge_copy):

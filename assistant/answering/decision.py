@@ -48,6 +48,7 @@ RERANK_FEATURES = ("cheap", "reader")
 
 # every step of ``Ranker.decide``, in order; each but the last refuses
 STEPS = {
+    "no_words": "the question has no words, only figures or punctuation (\"42\"): it does not say what is asked",
     "unknown_term": "the question names something (a name, a figure) that no source mentions",
     "no_evidence": "retrieval found no passage or no candidate sentence",
     "off_topic": "no candidate is close in meaning (min_dense) or shares the question's words (min_lexical)",
@@ -199,7 +200,9 @@ class Ranker:
 
     # -- deciding
     def gate(self, r: Retrieval) -> tuple[float, str]:
-        """The probability that the sources answer, and the step that set it (``unknown_term`` … ``unlikely``)."""
+        """The probability that the sources answer, and the step that set it (``no_words`` … ``unlikely``)."""
+        if r.question.wordless:
+            return 0.0, "no_words"
         if r.question.unknown_terms:
             return 0.0, "unknown_term"
         if not r.candidates or not r.passages:

@@ -23,6 +23,8 @@ from . import followup
 from .decision import Decision, Ranker
 from .spans import asked_span
 
+# what to do instead, after the refusal of a decision step whose cause is the question rather than the sources
+REFUSAL_HINTS = {"no_words": "Ask the question in words: a figure alone does not say what you want to know."}
 _MARKUP = re.compile(r"\*\*|__|(?<!\w)[*_](?=\w)|(?<=\w)[*_](?!\w)|`")
 _LINE_LEAD = re.compile(r"^\s*(?:[-*+•·▪◦‣>]|#{1,6}|\d{1,2}[.)])\s+", re.M)
 
@@ -55,7 +57,7 @@ class ExtractiveAnswerer:
         q = r.question
         if d.refused:
             missing = list(q.unknown_terms) if d.reason == "unknown_term" else None
-            return Answer.refusal(q.text, missing, reason=d.reason)
+            return Answer.refusal(q.text, missing, REFUSAL_HINTS.get(d.reason, ""), reason=d.reason)
         pieces = d.windows
         citations = [Citation.of(i + 1, w.first.passage, w.start, w.end, w.score) for i, w in enumerate(pieces)]
         # documents that disagree are told apart by their dates ("… $7.1 billion [1] (2023-03-24) … $7.6 billion [2] (2024-03-04)")

@@ -51,6 +51,9 @@ from .extractive import ExtractiveAnswerer
 from .verify import Claim, Support, Verifier, split_claims
 
 MAX_REPLY_CHARS = 4000  # a reply longer than this is runaway generation, not an answer
+# decision steps that refuse even when the LLM may answer what retrieval doubts (``require_answerable=False``):
+# a question without words, a name no source mentions, nothing retrieved
+ALWAYS_REFUSED = ("no_words", "unknown_term", "no_evidence")
 
 SYSTEM_PROMPT = f"""You answer questions using only the numbered passages you are given.
 Rules:
@@ -286,11 +289,11 @@ class GenerativeAnswerer:
     def _gate(self, r: Retrieval) -> Answer | None:
         """The refusal, decided by the same decision component as the extractive answer, or None to ask the LLM.
 
-        With ``require_answerable=False`` only a question naming something no source mentions,
-        or one with nothing retrieved, is refused before the LLM is asked.
+        With ``require_answerable=False`` only a question without words, one naming something no
+        source mentions, or one with nothing retrieved is refused before the LLM is asked.
         """
         d = self.fallback.ranker.decide(r)
-        if not d.refused or (not self.require_answerable and d.reason not in ("unknown_term", "no_evidence")):
+        if not d.refused or (not self.require_answerable and d.reason not in ALWAYS_REFUSED):
             return None
         ans = self.fallback.shape(r, d)
         ans.mode = self.mode

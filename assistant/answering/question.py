@@ -54,7 +54,7 @@ class KeyTerm:
         """
         best = 0.0
         for alt in self.alternatives():
-            share = sum(s in stems or near_word(s, list(stems)) for s in alt) / len(alt)
+            share = sum(s in stems or near_word(s, stems) for s in alt) / len(alt)
             best = max(best, share)
         if best < 1.0 and len(self.stems) > 1:  # "Prime Minister Kishida": each word, or its alias, counts
             per_word = [s in stems or any(all(w in stems for w in a) for a in aliases([s])) for s in self.stems]
@@ -167,6 +167,7 @@ class Question:
     stems: frozenset[str]  # the standalone question's content stems
     topic: Mapping[str, float]  # idf weights of its own words that are not names or figures
     unknown_terms: tuple[str, ...]  # names and figures of the question that no source mentions
+    wordless: bool = False  # no word at all, even with the conversation resolved ("42", "?"): nothing says what is asked
 
     @property
     def is_followup(self) -> bool:
@@ -196,5 +197,15 @@ def analyse(question: str, standalone: str, corpus: Corpus) -> Question:
         which_document=bool(lx.ASKS_DOCUMENT.search(question)), asks_claim=bool(lx.ASKS_CLAIM.search(question)),
         asks_list=bool(lx.ASKS_LIST.search(question)), slots=(years, months, ordinals), keys=tuple(keys),
         key_weights=tuple(key_weights), weights=weights, total=total, stems=frozenset(q_terms), topic=topic,
-        unknown_terms=unknown,
+        unknown_terms=unknown, wordless=wordless(standalone),
     )
+
+
+def wordless(text: str) -> bool:
+    """True when ``text`` has no letter of any script: figures and punctuation alone ("42", "2022?", "…").
+
+    Why a question of its own: a figure matches any passage that happens to hold it, and the
+    ranker would quote one; but "42" does not say what is asked about it. A follow-up such as
+    "2023?" is not wordless once the conversation is resolved into its standalone form.
+    """
+    return not any(ch.isalpha() for ch in text)

@@ -36,6 +36,7 @@ import logging
 import os
 import secrets
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +47,8 @@ offline.apply()  # before Gradio reads its analytics switch
 import gradio as gr  # noqa: E402
 from gradio.utils import get_upload_folder  # noqa: E402
 from starlette.middleware import Middleware  # noqa: E402
+
+from ingest import RESUME_LABEL  # noqa: E402
 
 from ..core import Assistant  # noqa: E402
 from ..errors import AssistantError  # noqa: E402
@@ -320,8 +323,16 @@ def serve(settings: Settings, *, share: bool = False) -> int:
     # keep Gradio's upload cache inside the data folder too
     os.environ.setdefault("GRADIO_TEMP_DIR", str((settings.data_dir / "gradio-cache").resolve()))
     print("Loading the embedding model and the documents…", file=sys.stderr, flush=True)
-    bot = Assistant(settings)
+    bot = Assistant(settings, auto_ingest=False)
+    # finishing an interrupted ingest can take minutes: the page then opens at once, answers from the
+    # passages already in and shows the progress; any other refresh is a stat per file, done first
+    behind = settings.auto_ingest and bot.resume_pending()
+    if settings.auto_ingest and not behind:
+        bot.refresh()
     ui = ChatUI(bot)
+    if behind:
+        print(f"{RESUME_LABEL} in the background; the page shows its progress.", file=sys.stderr, flush=True)
+        threading.Thread(target=bot.refresh, name="finish-ingest", daemon=True).start()
     try:
         ui.launch(server_name=settings.host, server_port=settings.port, share=share, auth=auth)
     except OSError as exc:

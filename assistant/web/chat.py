@@ -29,7 +29,6 @@ from .render import render_error, render_pending, render_sources
 
 log = logging.getLogger(__name__)
 
-MAX_HISTORY_MESSAGES = 40  # follow-up resolution only looks at the last turns; cap what programs can send
 PACE_S = 0.03  # an answer made faster than this per word is shown word by word at this pace…
 PACE_BUDGET_S = 1.0  # …but never slowed down by more than this in all
 STOPPED = "Stopped before the answer was complete. Ask again, or press Regenerate."
@@ -47,6 +46,7 @@ class ChatSession:
     regenerate: bool = False  # the pending question replaces the last turn
     scope: list[str] = field(default_factory=list)  # the chosen documents (Documents tab keys); [] = all
     uploads: list[str] = field(default_factory=list)  # this tab's uploads queued behind another ingest (tokens)
+    ingest_shown: bool = False  # the header shows an ingest's progress ("Finishing an interrupted ingest: 40 %")
 
 
 class ChatEvents:
@@ -195,6 +195,7 @@ class ChatEvents:
     # -- the API for programs
     @staticmethod
     def check_history(history: Any) -> list[dict]:
+        """The shape the page's API takes; its size and text are the assistant's to check (``validate_history``)."""
         if history in (None, "", []):
             return []
         if not isinstance(history, list) or not all(
@@ -206,7 +207,7 @@ class ChatEvents:
                 title="Bad history",
                 print_exception=False,
             )
-        return [{"role": m["role"], "content": m["content"]} for m in history[-MAX_HISTORY_MESSAGES:]]
+        return [{"role": m["role"], "content": m["content"]} for m in history]
 
     @staticmethod
     def check_sources(sources: Any) -> list[str] | None:

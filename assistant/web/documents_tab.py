@@ -75,7 +75,7 @@ class DocumentEvents:
         session.scope = [d.key for d in chosen]
         titles = [d.title for d in chosen] or ([docs[0].title] if len(docs) == 1 else [])
         choices = [(f"{d.title} ({d.name})" if d.name not in d.title else d.title, d.key) for d in docs]
-        return {"header": render_header(titles, len(docs)), "session": session,
+        return {"header": render_header(titles, len(docs), self.bot.status), "session": session,
                 "picker": gr.update(choices=choices, value=list(session.scope))}
 
     def choose_documents(self, keys: Any, session: ChatSession) -> Updates:
@@ -125,18 +125,27 @@ class DocumentEvents:
         return {**self._documents_changed(session, lines), "upload": None}
 
     def watch_uploads(self, session: ChatSession) -> Updates:
-        """After an upload: the timer runs while any of this tab's uploads waits for another ingest."""
-        return {"timer": gr.Timer(active=bool(session.uploads))}
+        """After an upload: the timer runs while any of this tab's uploads waits for another ingest (or an
+        ingest's progress is shown)."""
+        return {"timer": gr.Timer(active=bool(session.uploads or self.bot.status))}
 
     def poll_uploads(self, session: ChatSession) -> Updates:
-        """The timer, while this tab has uploads queued: their outcome when there is one, then it stops."""
+        """The timer, while this tab has uploads queued or an ingest runs: their outcome when there is one,
+        the ingest's progress in the header; then it stops."""
         done, session.uploads = self.library.outcomes(session.uploads)
         updates: Updates = {"session": session}
         if done:
             updates.update(self._documents_changed(session, done))
         else:
             updates["documents"] = self.documents_html()  # still queued: the list says so
-        if not session.uploads:
+        status = self.bot.status
+        if status or session.ingest_shown:
+            scope = self.scope_updates(session)
+            # while it runs only the line changes (redrawing the picker would close it under the reader);
+            # when it has ended, the documents it added are listed and offered
+            updates.update({"header": scope["header"]} if status else scope)
+            session.ingest_shown = bool(status)
+        if not session.uploads and not status:
             updates["timer"] = gr.Timer(active=False)
         return updates
 

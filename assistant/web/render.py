@@ -254,8 +254,10 @@ def render_error(message: str) -> str:
     return f'<p class="ask-error" role="alert">{esc(message)}</p>' if message else ""
 
 
-def render_header(titles: list[str], total: int) -> str:
-    """The line above the chat: which documents are searched, by name, with the way to choose them."""
+def render_header(titles: list[str], total: int, status: str = "") -> str:
+    """The line above the chat: which documents are searched, by name, with the way to choose them; and
+    ``status``, an ingest under way ("Finishing an interrupted ingest: 40 %"), since until it ends answers
+    come from the passages already in."""
     if total == 0:
         what = "No documents yet: add some in the Documents tab."
         choose = ""
@@ -271,7 +273,8 @@ def render_header(titles: list[str], total: int) -> str:
         choose = "Choose…"
     button = (f' <button type="button" class="act" data-focus="#doc-picker input" id="choose-documents">{choose}'
               "</button>") if choose else ""
-    return (f'<p id="doc-count"><span id="doc-scope">{what}</span>{button}'
+    note = f' <span id="ingest-status" role="status">{esc(status)}</span>' if status else ""
+    return (f'<p id="doc-count"><span id="doc-scope">{what}</span>{note}{button}'
             '<button type="button" class="act" data-open-panel="Documents" id="show-documents">'
             'Documents</button><button type="button" class="act phone-only" data-open-panel="Sources" '
             'id="show-sources">Sources</button></p>')

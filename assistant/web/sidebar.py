@@ -63,7 +63,11 @@ class ConversationEvents:
                 error = NOT_YOURS
             else:
                 session.conversation, session.turns, session.scope = conv.id, conv.turns, conv.scope
-        return {"browser_id": browser_id, **self._show(session, error), "documents": self.documents_html()}
+        updates = {"browser_id": browser_id, **self._show(session, error), "documents": self.documents_html()}
+        if self.bot.status:  # an ingest is being finished: its progress is followed until it ends
+            session.ingest_shown = True
+            updates["timer"] = gr.Timer(active=True)
+        return updates
 
     @act.handles(act.NEW)
     def new_conversation(self, session: ChatSession) -> Updates:
