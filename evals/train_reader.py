@@ -12,7 +12,8 @@ to int8 ONNX and, by default, ships it in ``assistant/answering/reader/``.
    neighbours).
 3. *Training*: binary cross-entropy over each training question's positives,
    its retrieved negatives and, for a near-miss, the sentence it imitates;
-   AdamW with warm-up and linear decay; fixed seeds. After each epoch the dev
+   plus a listwise softmax loss over each answerable question's candidates (batches hold
+   whole questions); AdamW with warm-up and linear decay; fixed seeds. After each epoch the dev
    splits measure how often the reader puts an answering sentence first and how
    well its best score separates answerable from unanswerable questions; the
    best epoch is kept.
@@ -28,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import random
 import shutil
 import sys
@@ -46,10 +46,11 @@ PACKAGE_DIR = ROOT / "assistant" / "answering" / "reader"
 
 
 # -- data
-def training_pairs(groups: list[dict[str, Any]], negatives: int, rng: random.Random) -> list[tuple[str, str, int]]:
-    """(question, candidate, label) rows: every positive, the ``negatives`` best-ranked negatives, the imitated sentence."""
+def training_pairs(groups: list[dict[str, Any]], negatives: int, rng: random.Random) -> list[tuple[str, str, int, int]]:
+    """(question, candidate, label, group) rows: every positive, the ``negatives`` best-ranked negatives, the imitated
+    sentence; ``group`` numbers the question, so a batch can hold whole questions for the listwise loss."""
     rows = []
-    for g in groups:
+    for n, g in enumerate(groups):
         cands = g["candidates"]
         pos = [c for c in cands if c["label"]]
         neg = [c for c in cands if not c["label"]]
@@ -58,7 +59,7 @@ def training_pairs(groups: list[dict[str, Any]], negatives: int, rng: random.Ran
         rest = [c for c in neg if c["kind"] != "against"][negatives:]
         extra = rng.sample(rest, min(1, len(rest)))  # one easier negative keeps the scale honest
         for c in pos + hard + ranked + extra:
-            rows.append((g["question"], c["b"], int(c["label"])))
+            rows.append((g["question"], c["b"], int(c["label"]), n))
     return rows
 
 
@@ -72,6 +73,24 @@ def subsample(groups: list[dict[str, Any]], fraction: float, seed: int) -> list[
         rng = random.Random(f"{seed}-{source}")
         out += rng.sample(mine, max(1, round(fraction * len(mine))))
     return out
+
+
+def group_batches(rows: list[tuple[str, str, int, int]], batch_size: int, rng: random.Random) -> list[list[int]]:
+    """Batches of whole questions (all of a question's rows together, about ``batch_size`` rows), in random order."""
+    by_group: dict[int, list[int]] = {}
+    for i, r in enumerate(rows):
+        by_group.setdefault(r[3], []).append(i)
+    groups = list(by_group.values())
+    rng.shuffle(groups)
+    batches, current = [], []
+    for g in groups:
+        if current and len(current) + len(g) > batch_size:
+            batches.append(current)
+            current = []
+        current += g
+    if current:
+        batches.append(current)
+    return batches
 
 
 # -- metrics on the dev splits
@@ -141,12 +160,26 @@ class Trainer:
             scores[idx] = vals
         return scores
 
-    def fit(self, rows: list[tuple[str, str, int]], dev: list[dict[str, Any]], *, epochs: int, lr: float,
-            batch_size: int, seed: int, log: Any) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    def listwise_loss(self, logits: Any, target: Any, group: list[int]) -> Any:
+        """Softmax cross-entropy over each answerable question's candidates: the pointwise loss alone learns
+        "not an answer" from the many negatives and ranks poorly; this term rewards putting an answer first."""
+        torch = self.torch
+        ids = torch.tensor(group)
+        terms = []
+        for g in torch.unique(ids):
+            mask = ids == g
+            if target[mask].sum() == 0 or mask.sum() < 2:
+                continue
+            lg = logits[mask]
+            terms.append(torch.logsumexp(lg, 0) - torch.logsumexp(lg[target[mask] > 0], 0))
+        return torch.stack(terms).mean() if terms else logits.sum() * 0.0
+
+    def fit(self, rows: list[tuple[str, str, int, int]], dev: list[dict[str, Any]], *, epochs: int, lr: float,
+            batch_size: int, seed: int, log: Any, listwise: float = 1.0) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         """Train; after each epoch score the dev groups; return the best epoch's state and every epoch's metrics."""
         torch = self.torch
         rng = random.Random(seed)
-        steps_per_epoch = math.ceil(len(rows) / batch_size)
+        steps_per_epoch = len(group_batches(rows, batch_size, random.Random(seed)))
         total = steps_per_epoch * epochs
         warm = max(1, int(0.1 * total))
         opt = torch.optim.AdamW([p for p in self.model.parameters() if p.requires_grad], lr=lr, weight_decay=0.01)
@@ -159,20 +192,13 @@ class Trainer:
         for epoch in range(1, epochs + 1):
             self.model.train()
             t0 = time.perf_counter()
-            # batches of similar length (fewer pad tokens), in random order
-            order = list(range(len(rows)))
-            rng.shuffle(order)
-            chunks = [order[i : i + batch_size * 50] for i in range(0, len(order), batch_size * 50)]
-            batches = []
-            for chunk in chunks:
-                chunk.sort(key=lambda i: len(rows[i][0]) + len(rows[i][1]))
-                batches += [chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size)]
-            rng.shuffle(batches)
+            batches = group_batches(rows, batch_size, rng)
             running = 0.0
             for b, idx in enumerate(batches, 1):
                 feats = self.batch([(rows[i][0], rows[i][1]) for i in idx])
                 target = torch.tensor([float(rows[i][2]) for i in idx])
-                loss = loss_fn(self.model(**feats).logits.reshape(-1), target)
+                logits = self.model(**feats).logits.reshape(-1)
+                loss = loss_fn(logits, target) + listwise * self.listwise_loss(logits, target, [rows[i][3] for i in idx])
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_([p for p in self.model.parameters() if p.requires_grad], 1.0)
                 opt.step()
@@ -268,6 +294,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--train-embeddings", action="store_true", help="also train the word embeddings (slower)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=13)
+    ap.add_argument("--listwise", type=float, default=1.0, help="weight of the listwise loss (0: pointwise only)")
     ap.add_argument("--data-dir", type=Path, default=ROOT / "data-train", help="stores of the training folders")
     ap.add_argument("--batches", nargs="+", default=None, help="only these training batches (default: all)")
     args = ap.parse_args(argv)
@@ -290,7 +317,7 @@ def main(argv: list[str] | None = None) -> int:
 
     trainer = Trainer(args.max_length, args.threads, args.seed, freeze_embeddings=not args.train_embeddings)
     best, history = trainer.fit(rows, dev, epochs=args.epochs, lr=args.lr, batch_size=args.batch_size,
-                                seed=args.seed, log=log)
+                                seed=args.seed, log=log, listwise=args.listwise)
     shipped = trainer.export(args.out, dev, log)
     from assistant.answering.reader import FORMAT, META_FILE
 
@@ -304,7 +331,7 @@ def main(argv: list[str] | None = None) -> int:
             "pairs": len(rows), "positives": sum(r[2] for r in rows), "epochs": args.epochs,
             "best_epoch": best["epoch"], "lr": args.lr, "max_length": args.max_length,
             "embeddings_trained": args.train_embeddings, "batch_size": args.batch_size, "negatives": args.negatives,
-            "seed": args.seed, "seconds": round(time.perf_counter() - started), "dev": history, **shipped,
+            "listwise": args.listwise, "seed": args.seed, "seconds": round(time.perf_counter() - started), "dev": history, **shipped,
         },
     }
     (args.out / META_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
