@@ -143,11 +143,22 @@ def test_cli_rebuild_sets_an_unopenable_store_aside(tmp_path, knowledge, embedde
 
 
 STOPPED_START = r"""
-import sys
+import sys, time
 from pathlib import Path
 from assistant import Assistant, Settings
+from assistant.index.embedder import Embedder
+
+
+class Paced(Embedder):
+    # the real model, paced so the Ctrl-C below always lands mid-ingest however fast the machine is
+    def encode_passages(self, texts, spans):
+        out = super().encode_passages(texts, spans)
+        time.sleep(0.5)
+        return out
+
+
 print("READY", flush=True)
-Assistant(Settings(data_dir=Path(sys.argv[1]), knowledge_dir=Path(sys.argv[2]), ingest_batch=32))
+Assistant(Settings(data_dir=Path(sys.argv[1]), knowledge_dir=Path(sys.argv[2]), ingest_batch=32), embedder=Paced())
 print("DONE", flush=True)
 """
 
