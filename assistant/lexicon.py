@@ -113,7 +113,8 @@ ASKS_DOCUMENT = re.compile(
 )
 
 # the tokens of a question ``question.key_terms`` reads: words, numbers (with a % sign), sentence punctuation
-QUESTION_TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’.-]*[A-Za-z0-9]%?|\d%?|[.!?:;]")
+# a figure with thousands separators ("2,302") is one token, as ``text.words`` reads it ("2302")
+QUESTION_TOKEN = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?(?:%|[A-Za-z]+)?|[A-Za-z0-9][A-Za-z0-9'’.-]*[A-Za-z0-9]%?|\d%?|[.!?:;]")
 # months and ordinals a question can name (the specific event or item asked about)
 ORDINAL_WORDS = frozenset("second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth".split())
 ORDINAL_DIGITS = re.compile(r"^\d{1,2}(st|nd|rd|th)$", re.I)

@@ -94,18 +94,29 @@ NEAR_MAX_POOL = 2000
 
 
 def near_word(word: str, pool: Iterable[str]) -> bool:
-    """Is ``word`` one typo (a letter added, dropped or changed) away from a word of ``pool``?
+    """Is ``word`` one typo (a letter added, dropped, changed, or two neighbours swapped) away from a word of ``pool``?
 
     Words shorter than 5 letters (too many neighbours) or longer than ``NEAR_MAX_CHARS`` are never
-    near; at most ``NEAR_MAX_POOL`` candidates of ``pool`` are compared.
+    near; at most ``NEAR_MAX_POOL`` candidates of ``pool`` are compared. A swap ("Janaury",
+    "Zelenksy") is the commonest typo, but difflib counts it as two edits, so it is checked apart.
     """
     import difflib
 
     if not 5 <= len(word) <= NEAR_MAX_CHARS or not word.isalpha():
         return False
     n, first = len(word), word[:1]
-    close = (s for s in pool if s[:1] == first and abs(len(s) - n) <= 1)
-    return bool(difflib.get_close_matches(word, list(islice(close, NEAR_MAX_POOL)), n=1, cutoff=NEAR_CUTOFF))
+    close = list(islice((s for s in pool if s[:1] == first and abs(len(s) - n) <= 1), NEAR_MAX_POOL))
+    if any(swapped(word, s) for s in close):
+        return True
+    return bool(difflib.get_close_matches(word, close, n=1, cutoff=NEAR_CUTOFF))
+
+
+def swapped(a: str, b: str) -> bool:
+    """Are ``a`` and ``b`` the same word but for two neighbouring letters in the other order?"""
+    if len(a) != len(b) or a == b:
+        return False
+    diff = [i for i, (x, y) in enumerate(zip(a, b)) if x != y]
+    return len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]]
 
 
 def clean_question(question: str) -> str:

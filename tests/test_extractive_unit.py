@@ -18,6 +18,7 @@ class _AnyCorpus:
 
     proper: set[str] = set()
     vocab: set[str] = set()
+    acronyms: set[str] = set()
 
     def idf(self, term: str) -> float:
         return 1.0
@@ -69,3 +70,34 @@ def test_how_long_needs_a_span_of_time():
     assert figure_match(q, "He spoke for about 12 minutes.")
     assert figure_match(q, "The accord has a 10-year term.")
     assert not figure_match(q, "He spoke at the G7 summit in 2023 to 500 lawmakers.")
+
+
+def test_a_figure_with_thousands_separators_is_one_key_term_read_as_the_index_reads_it():
+    from assistant.answering.question import key_terms
+    from assistant.text import terms
+
+    keys = key_terms("When the agency reported 2,302 arrivals, how many of the 1,000.5 tonnes had left?")
+    figures = [k for k in keys if k.kind == "number"]
+    assert [k.text for k in figures] == ["2,302", "1,000.5"]
+    assert figures[0].stems == tuple(terms("2,302 arrivals")[:1])  # the passage side indexes "2302" too
+    assert not [k for k in key_terms("Who banned cars over 1,900cc?") if k.kind == "number"]  # a unit, as "900cc"
+
+
+def test_two_swapped_letters_are_one_typo_but_a_different_word_is_not():
+    from assistant.text import near_word
+
+    assert near_word("zelenksi", ["zelenski"]) and near_word("janauri", ["januari", "japan"])
+    assert not near_word("austria", ["australia"])
+    assert not near_word("abcdef", ["badcfe"])  # two swaps are two typos
+
+
+def test_an_acronym_counts_as_named_when_a_source_spells_it_out():
+    from assistant.answering.question import in_corpus, key_terms
+    from assistant.index.lexical import LexicalIndex
+
+    index = LexicalIndex.build([
+        ("p1", "The Japan Bank for International Cooperation will insure the bonds.", "a.md", "A"),
+        ("p2", "Japan and the UN Development Programme began handing out power stations.", "b.md", "B"),
+    ])
+    named = {k.text: in_corpus(k, index) for k in key_terms("Did JBIC, UNDP or the IAEA insure bonds?")}
+    assert named == {"JBIC": True, "UNDP": True, "IAEA": False}

@@ -29,6 +29,7 @@ class Corpus(Protocol):
 
     proper: set[str]  # stems the corpus writes as names
     vocab: set[str]
+    acronyms: set[str]  # acronyms of the names it spells out ("jbic")
 
     def idf(self, term: str) -> float: ...
 
@@ -145,7 +146,11 @@ def in_corpus(term: KeyTerm, corpus: Corpus) -> bool:
     vocab = corpus.vocab
     if any(all(s in vocab for s in alt) for alt in term.alternatives()):
         return True
-    return all(s in vocab or any(all(w in vocab for w in a) for a in aliases([s])) or corpus.near(s) for s in term.stems)
+    spelled_out = {w.lower() for w in term.text.split() if w.isupper() and w.isalpha()} & corpus.acronyms
+    return all(
+        s in vocab or s in spelled_out or any(all(w in vocab for w in a) for a in aliases([s])) or corpus.near(s)
+        for s in term.stems
+    )
 
 
 @dataclass(frozen=True)

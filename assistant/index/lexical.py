@@ -30,6 +30,39 @@ from .files import replace_dir, temp_path
 _MID_SENTENCE_WORD = re.compile(r"(?<=[a-z0-9,;)] )[A-Za-z][A-Za-z'-]{2,}")
 
 
+# a run of capitalised words, with the small words names keep inside them ("Bank for International Cooperation")
+_NAME_RUN = re.compile(r"[A-Z][A-Za-z&-]*(?:\s+(?:(?:of|for|and|the|on|de|du)\s+)*[A-Z][A-Za-z&-]*)+")
+_NAME_JOINERS = frozenset("of for and the on de du".split())
+_NOT_NAME_START = _NAME_JOINERS | {"a", "an", "in", "at", "by"}  # "The Japan Bank…" starts at "Japan"
+
+
+def acronyms_of(text: str) -> set[str]:
+    """The acronyms ``text`` spells out, lower case: "Japan Bank for International Cooperation" gives "jbic".
+
+    Why: a question says "JBIC" or "UNDP" where a document writes the name in full, and a
+    name no source mentions is refused (``unknown_term``). Each capitalised word gives its
+    initial (a word in capitals, such as "UN", gives itself); the small words inside a name
+    count both ways ("jbic" and "jbfic"); every stretch of two or more words of a run counts, and
+    acronyms of three to eight letters are kept (two letters would match too much by chance).
+    """
+    out: set[str] = set()
+    for run in _NAME_RUN.findall(text):
+        words = run.split()[:8]
+        for i, first in enumerate(words):
+            if first.lower() in _NOT_NAME_START:
+                continue
+            short = full = ""
+            for j in range(i, len(words)):
+                w = words[j]
+                letter = w if w.isupper() and len(w) <= 4 else w[0]
+                full += letter[0] if w in _NAME_JOINERS else letter
+                if w not in _NAME_JOINERS:
+                    short += letter
+                    if j > i:
+                        out.update((short.lower(), full.lower()))
+    return {a for a in out if 3 <= len(a) <= 8}
+
+
 def _proper_stems(cases: Counter) -> set[str]:
     """Stems of words the corpus writes with a capital inside sentences at least four times in five.
 
@@ -58,6 +91,7 @@ class LexicalIndex:
     n_docs: int = 0
     vocab: set[str] = field(default_factory=set)
     proper: set[str] = field(default_factory=set)  # stems the corpus writes as names ("mitsui", "sakhalin")
+    acronyms: set[str] = field(default_factory=set)  # acronyms of names the corpus spells out ("jbic")
     sources: list[str] = field(default_factory=list)  # the source of each passage, parallel to ``ids``
     titles: dict[str, str] = field(default_factory=dict)  # source -> its title: the documents a scope can name
     _by_prefix: dict[str, list[str]] | None = field(default=None, repr=False)
@@ -81,6 +115,7 @@ class LexicalIndex:
         docs: list[array] = []
         df: Counter = Counter()
         cases: Counter = Counter()  # word form -> occurrences, to tell names from common words
+        acronyms: set[str] = set()
         sources: list[str] = []
         titles: dict[str, str] = {}
         for rid, text, *where in records:
@@ -93,8 +128,9 @@ class LexicalIndex:
             docs.append(array("I", [vocab.setdefault(t, len(vocab)) for t in toks]))
             ids.append(rid)
             cases.update(_MID_SENTENCE_WORD.findall(text))
+            acronyms |= acronyms_of(text)
         index = cls(ids=ids, df=df, n_docs=len(ids), vocab=set(df), proper=_proper_stems(cases), sources=sources,
-                    titles=titles)
+                    titles=titles, acronyms=acronyms)
         if ids and vocab:
             model = bm25s.BM25()
             model.index((docs, vocab), show_progress=False)
@@ -109,7 +145,7 @@ class LexicalIndex:
         if self.bm25 is not None:
             self.bm25.save(str(tmp / "bm25"), show_progress=False)
         data = {"ids": self.ids, "df": self.df, "proper": sorted(self.proper), "sources": self.sources,
-                "titles": self.titles}
+                "titles": self.titles, "acronyms": sorted(self.acronyms)}
         (tmp / "index.json").write_text(json.dumps(data), encoding="utf-8")
         replace_dir(tmp, folder)  # False: another process saved the same index first
 
@@ -119,10 +155,10 @@ class LexicalIndex:
 
         data = json.loads((folder / "index.json").read_text(encoding="utf-8"))
         df = Counter(data["df"])
-        if "proper" not in data or "sources" not in data:
+        if "proper" not in data or "sources" not in data or "acronyms" not in data:
             raise ValueError("saved by an older version")  # rebuilt by the caller
         index = cls(ids=data["ids"], df=df, n_docs=len(data["ids"]), vocab=set(df), proper=set(data["proper"]),
-                    sources=data["sources"], titles=data.get("titles") or {})
+                    sources=data["sources"], titles=data.get("titles") or {}, acronyms=set(data["acronyms"]))
         if (folder / "bm25").exists():
             index.bm25 = bm25s.BM25.load(str(folder / "bm25"), show_progress=False)
         return index
