@@ -150,10 +150,12 @@ from assistant.index.embedder import Embedder
 
 
 class Paced(Embedder):
-    # the real model, paced so the Ctrl-C below always lands mid-ingest however fast the machine is
+    # the real model, announcing each batch and pausing after it, so the Ctrl-C below lands mid-ingest
+    # however fast or busy the machine is
     def encode_passages(self, texts, spans):
         out = super().encode_passages(texts, spans)
-        time.sleep(0.5)
+        print("BATCH", flush=True)
+        time.sleep(1.0)
         return out
 
 
@@ -180,19 +182,12 @@ def test_an_interrupted_first_ingest_is_finished_on_the_next_start(tmp_path, emb
     proc = subprocess.Popen([sys.executable, "-c", STOPPED_START, str(data), str(knowledge)], stdout=subprocess.PIPE,
                             text=True, cwd=ROOT)
     assert proc.stdout.readline().strip() == "READY"
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline and not (data / "records.sqlite").exists():
-        time.sleep(0.1)
-    import sqlite3
-
-    while time.monotonic() < deadline:
-        try:
-            with sqlite3.connect(data / "records.sqlite") as db:
-                if db.execute("SELECT COUNT(*) FROM upsertion_record").fetchone()[0] > 0:
-                    break
-        except sqlite3.Error:
-            pass
-        time.sleep(0.1)
+    batches = 0
+    while batches < 2:  # the first batch is written once the second is embedded; stop during that pause
+        line = proc.stdout.readline()
+        if not line:
+            break
+        batches += line.strip() == "BATCH"
     proc.send_signal(signal.SIGINT)
     proc.wait(timeout=60)
     assert "DONE" not in proc.stdout.read(), "the ingest finished before it could be stopped"
