@@ -143,7 +143,7 @@ def test_cli_rebuild_sets_an_unopenable_store_aside(tmp_path, knowledge, embedde
 
 
 STOPPED_START = r"""
-import sys, time
+import signal, sys, time
 from pathlib import Path
 from assistant import Assistant, Settings
 from assistant.index.embedder import Embedder
@@ -159,6 +159,8 @@ class Paced(Embedder):
         return out
 
 
+# Ctrl-C as in a terminal, even when the test runner was started in the background (which ignores SIGINT)
+signal.signal(signal.SIGINT, signal.default_int_handler)
 print("READY", flush=True)
 Assistant(Settings(data_dir=Path(sys.argv[1]), knowledge_dir=Path(sys.argv[2]), ingest_batch=32), embedder=Paced())
 print("DONE", flush=True)
