@@ -106,17 +106,10 @@ def near_word(word: str, pool: Iterable[str]) -> bool:
         return False
     n, first = len(word), word[:1]
     close = list(islice((s for s in pool if s[:1] == first and abs(len(s) - n) <= 1), NEAR_MAX_POOL))
-    if any(swapped(word, s) for s in close):
+    swaps = {word[:i] + word[i + 1] + word[i] + word[i + 2 :] for i in range(n - 1)} - {word}
+    if any(s in swaps for s in close):
         return True
     return bool(difflib.get_close_matches(word, close, n=1, cutoff=NEAR_CUTOFF))
-
-
-def swapped(a: str, b: str) -> bool:
-    """Are ``a`` and ``b`` the same word but for two neighbouring letters in the other order?"""
-    if len(a) != len(b) or a == b:
-        return False
-    diff = [i for i, (x, y) in enumerate(zip(a, b)) if x != y]
-    return len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]]
 
 
 def clean_question(question: str) -> str:
