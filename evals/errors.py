@@ -16,13 +16,12 @@ model); retrieval misses for retrieval; refusals by a named step for that step.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
-from .suite import POOLED_HOLDOUTS
+from .suite import POOLED_HOLDOUTS, _rows
 
 KINDS = ("near-miss answered", "false refusal", "not retrieved", "wrong sentence", "answer not in reply")
 
@@ -73,13 +72,12 @@ def markdown(result: dict[str, Any]) -> str:
 
 
 def load_rows(run: Path, sets: list[str]) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = []
-    for key in sets:
-        path = run / key.removesuffix(".jsonl") / "results.jsonl"
-        if not path.exists():
-            raise SystemExit(f"{path} is missing: is {run} a folder written by `assistant eval --all`?")
-        rows += [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    return rows
+    """The scored rows of ``sets`` in a suite folder (read as ``--compare`` reads them)."""
+    by_set = _rows(run)
+    missing = [k for k in sets if k.removesuffix(".jsonl") not in by_set]
+    if missing:
+        raise SystemExit(f"{run} has no results for {', '.join(missing)}: is it a folder written by `assistant eval --all`?")
+    return [row for k in sets for row in by_set[k.removesuffix(".jsonl")].values()]
 
 
 def main(argv: list[str] | None = None) -> int:
