@@ -1,4 +1,4 @@
-"""python evals/train/to_eval.py BATCH_DIR CORPUS_DIR [--prefix d]
+"""python evals/train/to_eval.py BATCH_DIR CORPUS_DIR
 
 Turns a blind writer's folder (the training format that ``validate.py`` checks:
 ``docs/`` and ``questions.jsonl``) into an evaluation corpus: ``CORPUS_DIR/knowledge/``
