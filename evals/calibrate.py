@@ -69,13 +69,18 @@ def _flex(fragment: str) -> re.Pattern[str]:
 
 
 def label(case: dict, sentence) -> int:  # noqa: ANN001 - a Candidate
-    """1 when the candidate sentence holds the case's support text or an answer alias, 0 otherwise."""
+    """1 when the candidate sentence holds the case's support text or an answer alias, 0 otherwise.
+
+    A training question's support may be a list (a sentence per document, or a title line and a sentence).
+    """
     if case.get("unanswerable"):
         return 0
-    support = (case.get("support") or "").strip()
+    support = case.get("support") or []
     p = sentence.passage
-    if support:
-        m = _flex(support).search(p.text)
+    for s in [support] if isinstance(support, str) else support:
+        if not s.strip():
+            continue
+        m = _flex(s).search(p.text)
         if m and sentence.start < p.start + m.end() and p.start + m.start() < sentence.end:
             return 1
     return int(any(contains(sentence.text, alias) for alias in case.get("answers") or []))
@@ -114,19 +119,23 @@ def collect(bot: Assistant, cases: list[dict], names: tuple[str, ...] = FEATURES
     return out
 
 
-def fit_ranker(groups: list[list[Question]], l2: float, names: tuple[str, ...] = FEATURES) -> np.ndarray:
+def fit_ranker(groups: list[list[Question]], l2: float, names: tuple[str, ...] = FEATURES,
+               share: list[float] | None = None) -> np.ndarray:
     """Conditional-logit weights: per answerable question, softmax mass on its positive candidates.
 
-    Each corpus weighs the same in total; a bias would cancel in a softmax and stays 0.
+    Each corpus weighs ``share`` of the total (the same by default); a bias would cancel in a softmax and stays 0.
     Weights keep the sign of what their feature means (``RANKER_SIGNS``).
     """
     d = len(names)
     usable = [[q for q in g if not q.case.get("unanswerable") and q.y.sum() > 0] for g in groups]
+    share = share or [1.0] * len(groups)
 
     def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
         value, grad = l2 * float(w[1:] @ w[1:]), 2 * l2 * np.r_[0.0, w[1:]]
-        for qs in usable:
-            a = 1.0 / len(qs)
+        for qs, part in zip(usable, share):
+            if not qs:
+                continue
+            a = part / len(qs)
             for q in qs:
                 s = q.x @ w
                 p = np.exp(s - s.max())
@@ -167,17 +176,19 @@ def _minimize(loss, d: int, signs: dict[str, int], names: tuple[str, ...],  # no
     return res.x
 
 
-def gate_rows(groups: list[list[Question]], ranker: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Gate features of every question's best candidate under ``ranker``, answerable labels, corpus weights."""
+def gate_rows(groups: list[list[Question]], ranker: np.ndarray,
+              share: list[float] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Gate features of every question's best candidate under ``ranker``, answerable labels, corpus weights
+    (each corpus ``share`` of the total, the same by default)."""
     xs, ys, ws = [], [], []
-    for g in groups:
+    for g, part in zip(groups, share or [1.0] * len(groups)):
         rows = [q for q in g if len(q.y) and not q.missing]
         for q in rows:
             logits = q.x @ ranker
             i = int(np.argmax(logits))
             xs.append(np.r_[1.0, logits[i], q.g[i]])
             ys.append(0.0 if q.case.get("unanswerable") else 1.0)
-            ws.append(1.0 / len(rows))
+            ws.append(part / len(rows))
     w = np.asarray(ws)
     return np.asarray(xs), np.asarray(ys), w / w.mean()
 
@@ -200,18 +211,20 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, weight: np.ndarray, l2: float = 1
 
 
 def cross_validated_threshold(groups: list[list[Question]], sets: list[tuple[str, list[dict]]], trials: list,
-                              weights: Weights, ranker: np.ndarray, l2: float, gate_names: tuple[str, ...]) -> float:
+                              weights: Weights, ranker: np.ndarray, l2: float, gate_names: tuple[str, ...],
+                              extra: list[list[Question]] = ()) -> float:
     """The gate threshold that does best on dev sets the gate was not fitted on.
 
     Fitted and judged on the same questions, the gate looks surer than it is: on a set written
     by someone else it refuses answerable questions far more often. So each dev set is held out
-    in turn, the gate is fitted on the others, and the threshold with the best mean held-out
+    in turn, the gate is fitted on the others (and on ``extra``, the training batches, which are never held out),
+    and the threshold with the best mean held-out
     accuracy is chosen (the gate itself is then fitted on all of them).
     """
     grid = [round(float(t), 2) for t in np.arange(0.05, 0.96, 0.05)]
     held: dict[float, list[float]] = {t: [] for t in grid}
     for h, (name, cases) in enumerate(sets):
-        gx, gy, gw = gate_rows([g for i, g in enumerate(groups) if i != h], ranker)
+        gx, gy, gw = gate_rows([g for i, g in enumerate(groups) if i != h] + list(extra), ranker)
         gate_h = dict(zip(GATE_FEATURES, (float(v) for v in fit_logistic(gx, gy, gw, l2=l2, names=gate_names))))
         for t in grid:
             trials[h].answerer = answerer(replace(weights, gate=gate_h, min_prob=t))
@@ -274,6 +287,28 @@ def mean_accuracy(trials: list, sets: list[tuple[str, list[dict]]], weights: Wei
     return float(np.mean([s[0] for s in scores])), float(np.mean([s[2] for s in scores])), scores
 
 
+def training_groups(data_dir: Path, embedder, weights: Weights, reader, names: tuple[str, ...]) -> list[list[Question]]:  # noqa: ANN001
+    """The candidates of every question of every training batch (``evals/train/*``), a store per batch.
+
+    Why: the dev splits hold a few hundred questions by four writers; the training batches hold thousands, by
+    fifteen more, on other topics, so a fit on them all learns what reading is rather than one writer's habits.
+    They only fit weights: thresholds and margins are still chosen on the dev splits.
+    """
+    from evals.reader_data import train_sources
+
+    out = []
+    for source in train_sources():
+        bot = Assistant(Settings(data_dir=data_dir / f"train-{source.name}", knowledge_dir=source.knowledge,
+                                 reader=False), embedder=embedder, ranker=Ranker(weights, reader=reader))
+        # the training format (a support may be a list), read as reader_data reads it
+        cases = [json.loads(line) for line in source.questions.read_text(encoding="utf-8").splitlines() if line.strip()]
+        out.append(collect(bot, cases, names))
+        have = sum(1 for q in out[-1] if q.y.sum() > 0)
+        print(f"train {source.name}: {len(cases)} questions, {have} with a positive, {bot.store.count()} passages",
+              flush=True)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data-dir", type=Path, default=ROOT / "data-calibrate", help="stores of the dev corpora")
@@ -283,6 +318,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--reader", nargs="?", const="", default=None, metavar="DIR",
                     help="fit the weights used with the trained reader (the shipped one, or the one in DIR)")
     ap.add_argument("--reader-top", type=int, default=None, help="with --reader: candidates the reader reads")
+    ap.add_argument("--with-train", action="store_true",
+                    help="also fit the ranker and the gate on the reader's training batches (evals/train/*)")
     ap.add_argument("--max-frr", type=float, default=0.05, help="highest mean false refusal rate a setting may have")
     ap.add_argument("--second-margins", type=float, nargs="+", default=[0.2, 0.4, 0.7, 1.0, 2.0])
     ap.add_argument("--next-margins", type=float, nargs="+", default=[1.0, 2.0, 4.0])
@@ -329,16 +366,24 @@ def main(argv: list[str] | None = None) -> int:
         for (name, _), g in zip(sets, groups):
             have = sum(1 for q in g if q.y.sum() > 0)
             print(f"{name}: {sum(len(q.y) for q in g)} candidates; {have} questions with a positive", flush=True)
-        w = fit_ranker(groups, l2=args.l2, names=names)
+        extra: list[list[Question]] = []
+        if args.with_train:
+            extra = training_groups(args.data_dir, embedder, base, reader, names)
+        w = fit_ranker(groups + extra, l2=args.l2, names=names)
         mix = {f: round(float(v), 3) for f, v in zip(names, w)}
         for f, v in mix.items():
             print(f"  ranker {f:>22} {v:+.3f}")
-        gx, gy, gw = gate_rows(groups, w)
+        gx, gy, gw = gate_rows(groups + extra, w)
         gate = {f: round(float(v), 3) for f, v in zip(GATE_FEATURES, fit_logistic(gx, gy, gw, l2=args.l2,
                                                                                      names=gate_names))}
         for f, v in gate.items():
             print(f"  gate   {f:>22} {v:+.3f}")
         fitted = replace(base, rerank=mix, gate=gate) if with_reader else replace(base, ranker=mix, gate=gate)
+        if fitted.gate_model:
+            # the learned gate reads the ranker's logits: a new ranker needs it retrained
+            fitted = replace(fitted, gate_model={})
+            print("the learned gate was dropped (it reads the old ranker's logits): run python -m evals.train_gate, "
+                  "then python -m evals.calibrate --sweep-only --write", flush=True)
 
     best = None
     feasible: dict[tuple[float, float, float], float] = {}
@@ -363,7 +408,7 @@ def main(argv: list[str] | None = None) -> int:
     threshold = best[1]
     if not args.sweep_only and len(sets) > 1:
         held_out = cross_validated_threshold(groups, sets, trials, replace(fitted, second_margin=best[2],
-                                             next_margin=best[3]), w, args.l2, gate_names)
+                                             next_margin=best[3]), w, args.l2, gate_names, extra)
         # never above the highest threshold that keeps false refusals within --max-frr on the dev sets
         threshold = min(held_out, max(t for (m2, mn, t), f in feasible.items() if (m2, mn) == best[2:]))
         print(f"threshold {threshold} (held-out choice {held_out}, capped by the false-refusal limit)")
@@ -380,10 +425,13 @@ def main(argv: list[str] | None = None) -> int:
                 rules.remove(rule)
                 kept = acc
         result = replace(result, rules=rules)
-    print(json.dumps({k: v for k, v in result.to_dict().items() if k != "notes"}, indent=2))
+    print(json.dumps({k: v for k, v in result.to_dict().items() if k not in ("notes", "gate_model")}, indent=2))
     print(f"(mean dev accuracy {best[0]:.3f})")
     if args.write:
         notes = dict(result.notes, fitted_on=[name for name, _ in sets])
+        if args.sweep_only:
+            notes["min_prob"] = (f"chosen on the dev grid with the ranker and gate kept (--sweep-only), within the "
+                                 f"{args.max_frr:.0%} dev false-refusal limit")
         replace(result, notes=notes).save(target)
         print(f"\nwrote {target}")
     else:

@@ -46,11 +46,24 @@ PACKAGE_DIR = ROOT / "assistant" / "answering" / "reader"
 
 
 # -- data
-def training_pairs(groups: list[dict[str, Any]], negatives: int, rng: random.Random) -> list[tuple[str, str, int, int]]:
-    """(question, candidate, label, group) rows: every positive, the ``negatives`` best-ranked negatives, the imitated
-    sentence; ``group`` numbers the question, so a batch can hold whole questions for the listwise loss."""
+def priors(g: dict[str, Any]) -> list[float]:
+    """The cheap ranker's logit of each candidate of a group; one retrieval did not offer (the answering sentence
+    found in the corpus, the imitated one) gets the lowest logit of the group, as ``Ranker._read`` gives one the
+    reader did not read."""
+    seen = [c["logit"] for c in g["candidates"] if c.get("logit") is not None]
+    floor = min(seen) if seen else 0.0
+    return [c["logit"] if c.get("logit") is not None else floor for c in g["candidates"]]
+
+
+def training_pairs(groups: list[dict[str, Any]], negatives: int,
+                   rng: random.Random) -> list[tuple[str, str, int, int, float]]:
+    """(question, candidate, label, group, prior) rows: every positive, the ``negatives`` best-ranked negatives, the
+    imitated sentence; ``group`` numbers the question, so a batch can hold whole questions for the listwise loss;
+    ``prior`` is the cheap ranker's logit (``--residual``)."""
     rows = []
     for n, g in enumerate(groups):
+        for c, prior in zip(g["candidates"], priors(g)):
+            c["prior"] = prior
         cands = g["candidates"]
         pos = [c for c in cands if c["label"]]
         neg = [c for c in cands if not c["label"]]
@@ -59,7 +72,7 @@ def training_pairs(groups: list[dict[str, Any]], negatives: int, rng: random.Ran
         rest = [c for c in neg if c["kind"] != "against"][negatives:]
         extra = rng.sample(rest, min(1, len(rest)))  # one easier negative keeps the scale honest
         for c in pos + hard + ranked + extra:
-            rows.append((g["question"], c["b"], int(c["label"]), n))
+            rows.append((g["question"], c["b"], int(c["label"]), n, float(c["prior"])))
     return rows
 
 
@@ -94,15 +107,18 @@ def group_batches(rows: list[tuple[str, str, int, int]], batch_size: int, rng: r
 
 
 # -- metrics on the dev splits
-def dev_metrics(groups: list[dict[str, Any]], scores: list[np.ndarray]) -> dict[str, float]:
-    """Top-1 (reader alone over the retrieved candidates) and AUC of the best score, answerable vs not."""
+def dev_metrics(groups: list[dict[str, Any]], scores: list[np.ndarray], residual: float = 0.0) -> dict[str, float]:
+    """Top-1 (the reader over the retrieved candidates, plus ``residual`` times the cheap ranker's logit) and AUC of
+    the best score (the reader's alone), answerable vs not."""
     top1, n_ans = 0, 0
     best, label = [], []
     for g, s in zip(groups, scores):
+        s = np.asarray(s)
+        rank_by = s + residual * np.asarray(priors(g))
         retrieved = [i for i, c in enumerate(g["candidates"]) if c["kind"] in ("retrieved", "against")]
         if not retrieved:
             continue
-        i_best = max(retrieved, key=lambda i: s[i])
+        i_best = max(retrieved, key=lambda i: rank_by[i])
         best.append(float(s[i_best]))
         label.append(0 if g["unanswerable"] else 1)
         if not g["unanswerable"] and any(g["candidates"][i]["label"] for i in retrieved):
@@ -122,7 +138,8 @@ def auc(scores: np.ndarray, labels: np.ndarray) -> float:
 
 # -- the model
 class Trainer:
-    def __init__(self, max_length: int, threads: int, seed: int, freeze_embeddings: bool = True) -> None:
+    def __init__(self, max_length: int, threads: int, seed: int, freeze_embeddings: bool = True,
+                 residual: float = 0.0) -> None:
         import torch
         from transformers import AutoModelForSequenceClassification
 
@@ -139,6 +156,7 @@ class Trainer:
                 p.requires_grad = False
         self.tok = tokenizer(max_length)
         self.max_length = max_length
+        self.residual = residual
 
     def batch(self, pairs: list[tuple[str, str]]) -> dict[str, Any]:
         from assistant.answering.reader import encode
@@ -160,9 +178,13 @@ class Trainer:
             scores[idx] = vals
         return scores
 
-    def listwise_loss(self, logits: Any, target: Any, group: list[int]) -> Any:
+    def listwise_loss(self, logits: Any, target: Any, group: list[int], prior: Any = None) -> Any:
         """Softmax cross-entropy over each answerable question's candidates: the pointwise loss alone learns
-        "not an answer" from the many negatives and ranks poorly; this term rewards putting an answer first."""
+        "not an answer" from the many negatives and ranks poorly; this term rewards putting an answer first.
+
+        With ``residual``, the softmax is over the cheap ranker's logit plus the reader's: the reader learns what
+        the features get wrong instead of relearning, from a few thousand questions, what they already rank well.
+        """
         torch = self.torch
         ids = torch.tensor(group)
         terms = []
@@ -170,16 +192,18 @@ class Trainer:
             mask = ids == g
             if target[mask].sum() == 0 or mask.sum() < 2:
                 continue
-            lg = logits[mask]
+            lg = logits[mask] + (self.residual * prior[mask] if prior is not None else 0.0)
             terms.append(torch.logsumexp(lg, 0) - torch.logsumexp(lg[target[mask] > 0], 0))
         return torch.stack(terms).mean() if terms else logits.sum() * 0.0
 
-    def fit(self, rows: list[tuple[str, str, int, int]], dev: list[dict[str, Any]], *, epochs: int, lr: float,
-            batch_size: int, seed: int, log: Any, listwise: float = 1.0) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    def fit(self, rows: list[tuple[str, str, int, int, float]], dev: list[dict[str, Any]], *, epochs: int, lr: float,
+            batch_size: int, seed: int, log: Any, listwise: float = 1.0, max_steps: int = 0) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         """Train; after each epoch score the dev groups; return the best epoch's state and every epoch's metrics."""
         torch = self.torch
         rng = random.Random(seed)
         steps_per_epoch = len(group_batches(rows, batch_size, random.Random(seed)))
+        if max_steps:
+            steps_per_epoch = min(steps_per_epoch, max_steps)
         total = steps_per_epoch * epochs
         warm = max(1, int(0.1 * total))
         opt = torch.optim.AdamW([p for p in self.model.parameters() if p.requires_grad], lr=lr, weight_decay=0.01)
@@ -192,13 +216,15 @@ class Trainer:
         for epoch in range(1, epochs + 1):
             self.model.train()
             t0 = time.perf_counter()
-            batches = group_batches(rows, batch_size, rng)
+            batches = group_batches(rows, batch_size, rng)[: steps_per_epoch]
             running = 0.0
             for b, idx in enumerate(batches, 1):
                 feats = self.batch([(rows[i][0], rows[i][1]) for i in idx])
                 target = torch.tensor([float(rows[i][2]) for i in idx])
                 logits = self.model(**feats).logits.reshape(-1)
-                loss = loss_fn(logits, target) + listwise * self.listwise_loss(logits, target, [rows[i][3] for i in idx])
+                prior = torch.tensor([rows[i][4] for i in idx])
+                loss = loss_fn(logits, target) + listwise * self.listwise_loss(logits, target, [rows[i][3] for i in idx],
+                                                                               prior)
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_([p for p in self.model.parameters() if p.requires_grad], 1.0)
                 opt.step()
@@ -216,7 +242,7 @@ class Trainer:
             for g in dev:
                 split.append(scores[k : k + len(g["candidates"])])
                 k += len(g["candidates"])
-            m = dev_metrics(dev, split)
+            m = dev_metrics(dev, split, self.residual)
             m.update(epoch=epoch, train_seconds=round(train_s, 1), loss=round(running, 4))
             history.append(m)
             log(f"epoch {epoch}: dev top-1 {m['top1']:.3f}  AUC {m['auc']:.3f}  ({train_s:.0f} s)")
@@ -264,7 +290,7 @@ class Trainer:
             for g in dev:
                 split.append(flat[k : k + len(g["candidates"])])
                 k += len(g["candidates"])
-            return dev_metrics(dev, split)
+            return dev_metrics(dev, split, self.residual)
 
         m32 = run(fp32)
         log(f"ONNX fp32 dev top-1 {m32['top1']:.3f} AUC {m32['auc']:.3f}")
@@ -295,6 +321,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=13)
     ap.add_argument("--listwise", type=float, default=1.0, help="weight of the listwise loss (0: pointwise only)")
+    ap.add_argument("--residual", type=float, default=0.0,
+                    help="rank by the cheap ranker's logit times this plus the reader's (0: the reader alone)")
+    ap.add_argument("--max-steps", type=int, default=0, help="stop each epoch after this many batches (0: all)")
     ap.add_argument("--data-dir", type=Path, default=ROOT / "data-train", help="stores of the training folders")
     ap.add_argument("--batches", nargs="+", default=None, help="only these training batches (default: all)")
     args = ap.parse_args(argv)
@@ -315,9 +344,12 @@ def main(argv: list[str] | None = None) -> int:
     log(f"{len(train)} training questions from {len(train_src)} batches ({sum(g['unanswerable'] for g in train)} "
         f"unanswerable), {len(rows)} pairs ({sum(r[2] for r in rows)} positive); {len(dev)} dev questions")
 
-    trainer = Trainer(args.max_length, args.threads, args.seed, freeze_embeddings=not args.train_embeddings)
+    cheap = dev_metrics(dev, [np.zeros(len(g["candidates"])) for g in dev], residual=1.0)
+    log(f"the cheap ranker alone on the dev questions: top-1 {cheap['top1']:.3f}")
+    trainer = Trainer(args.max_length, args.threads, args.seed, freeze_embeddings=not args.train_embeddings,
+                      residual=args.residual)
     best, history = trainer.fit(rows, dev, epochs=args.epochs, lr=args.lr, batch_size=args.batch_size,
-                                seed=args.seed, log=log, listwise=args.listwise)
+                                seed=args.seed, log=log, listwise=args.listwise, max_steps=args.max_steps)
     shipped = trainer.export(args.out, dev, log)
     from assistant.answering.reader import FORMAT, META_FILE
 
@@ -331,7 +363,7 @@ def main(argv: list[str] | None = None) -> int:
             "pairs": len(rows), "positives": sum(r[2] for r in rows), "epochs": args.epochs,
             "best_epoch": best["epoch"], "lr": args.lr, "max_length": args.max_length,
             "embeddings_trained": args.train_embeddings, "batch_size": args.batch_size, "negatives": args.negatives,
-            "listwise": args.listwise, "seed": args.seed, "seconds": round(time.perf_counter() - started), "dev": history, **shipped,
+            "listwise": args.listwise, "residual": args.residual, "seed": args.seed, "seconds": round(time.perf_counter() - started), "dev": history, **shipped,
         },
     }
     (args.out / META_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")

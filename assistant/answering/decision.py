@@ -45,6 +45,12 @@ GATE_FEATURES = ("bias", "top_logit", "dense_window", "dense_passage", "lexical"
                  "type_window", "conflict", "topic_window", "reader", "reader_margin")
 # what the re-ranking with a reader mixes: the cheap ranker's logit and the reader's
 RERANK_FEATURES = ("cheap", "reader")
+# the learned gate's view of a ranking (``gate_inputs``): how sure the ranking is, then every feature of the best
+# candidate and of the runner-up (a near-miss often shows as two half-matching candidates, or one that matches the
+# question's words but not its key terms)
+LEARNED_GATE_INPUTS = ("top_logit", "margin", "share",
+                       *(f"top.{n}" for n in FEATURES[1:]), *(f"second.{n}" for n in FEATURES[1:]))
+LONE_MARGIN = 5.0  # the margin of a ranking with a single candidate: far ahead of any runner-up
 
 # every step of ``Ranker.decide``, in order; each but the last refuses
 STEPS = {
@@ -87,6 +93,8 @@ class Weights:
     reader_top: int = 0  # with a reader: how many of the cheap ranker's best candidates it reads (0: no reader)
     rerank: dict[str, float] = field(default_factory=dict)  # with a reader: weights of RERANK_FEATURES
     rules: list[str] = field(default_factory=lambda: list(OPTIONAL_RULES))  # the OPTIONAL_RULES in force
+    # the learned gate (``GateModel.to_dict``, written by ``python -m evals.train_gate``); empty: the linear ``gate``
+    gate_model: dict[str, Any] = field(default_factory=dict)
     notes: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -137,6 +145,52 @@ def sigmoid(x: float) -> float:
     return 1.0 / (1.0 + math.exp(-max(min(x, 30.0), -30.0)))
 
 
+def gate_inputs(ranked: list[Candidate]) -> np.ndarray:
+    """The learned gate's inputs (``LEARNED_GATE_INPUTS``) for a ranking, best candidate first."""
+    top = ranked[0]
+    second = ranked[1] if len(ranked) > 1 else top
+    margin = top.logit - second.logit if len(ranked) > 1 else LONE_MARGIN
+    return np.array([top.logit, margin, top.score, *(top.features[n] for n in FEATURES[1:]),
+                     *(second.features[n] for n in FEATURES[1:])], dtype=np.float64)
+
+
+@dataclass(frozen=True)
+class GateModel:
+    """A small network that judges whether a ranking's best candidate answers: standardised ``gate_inputs``, one
+    hidden layer of rectified units, a logistic output.
+
+    Why learned and not hand-weighed: fitted on the few hundred dev questions, the linear gate separated answerable
+    from near-miss questions on the training batches' 4,000 questions (other writers, other topics) little better
+    than chance; trained on those questions, a gate sees how near-misses look in general. Its weights are data
+    (``Weights.gate_model``) and it runs in numpy: a few thousand multiply-adds per question.
+    """
+
+    mean: np.ndarray
+    scale: np.ndarray
+    w1: np.ndarray  # hidden x inputs
+    b1: np.ndarray
+    w2: np.ndarray  # hidden
+    b2: float
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> GateModel:
+        if list(d.get("inputs", [])) != list(LEARNED_GATE_INPUTS):
+            raise ValueError("The learned gate was trained on other inputs: retrain it (python -m evals.train_gate).")
+        arr = {k: np.asarray(d[k], dtype=np.float64) for k in ("mean", "scale", "w1", "b1", "w2")}
+        return cls(arr["mean"], arr["scale"], arr["w1"], arr["b1"], arr["w2"], float(d["b2"]))
+
+    def to_dict(self) -> dict[str, Any]:
+        def r(a: np.ndarray) -> Any:
+            return np.round(a, 6).tolist()
+
+        return {"inputs": list(LEARNED_GATE_INPUTS), "mean": r(self.mean), "scale": r(self.scale), "w1": r(self.w1),
+                "b1": r(self.b1), "w2": r(self.w2), "b2": round(self.b2, 6)}
+
+    def logit(self, x: np.ndarray) -> float:
+        h = np.maximum(self.w1 @ ((x - self.mean) / self.scale) + self.b1, 0.0)
+        return float(self.w2 @ h + self.b2)
+
+
 def gate_features(top: Candidate) -> np.ndarray:
     """The gate's inputs (``GATE_FEATURES``) for the best candidate (a feature it lacks counts 0)."""
     return np.array([1.0, top.logit] + [top.features.get(name, 0.0) for name in GATE_FEATURES[2:]])
@@ -157,6 +211,7 @@ class Ranker:
         self.tuning = tuning
         self._ranker = self.weights.ranker_vector()
         self._gate = self.weights.gate_vector()
+        self.gate_model = GateModel.from_dict(self.weights.gate_model) if self.weights.gate_model else None
         self.margins = Margins.of(self.weights.second_margin, self.weights.next_margin, tuning,
                                   own_reason="own_reason" in self.weights.rules)
 
@@ -211,7 +266,10 @@ class Ranker:
         top = r.candidates[0]
         if max(c.dense for c in r.candidates) < w.min_dense or top.features["lexical_window"] < w.min_lexical:
             return 0.0, "off_topic"
-        prob = sigmoid(float(gate_features(top) @ self._gate))
+        if self.gate_model is not None:
+            prob = sigmoid(self.gate_model.logit(gate_inputs(r.candidates)))
+        else:
+            prob = sigmoid(float(gate_features(top) @ self._gate))
         return prob, ("unlikely" if prob < w.min_prob else "answer")
 
     def decide(self, r: Retrieval) -> Decision:
