@@ -11,20 +11,7 @@ from assistant.answering.spans import Asked, figure_match
 from assistant.answering.windows import WindowBuilder
 from assistant.lexicon import QUANTITY
 from assistant.types import Candidate, ScoredPassage
-
-
-class _AnyCorpus:
-    """A corpus that knows every word, each with idf 1: question analysis without a store."""
-
-    proper: set[str] = set()
-    vocab: set[str] = set()
-    acronyms: set[str] = set()
-
-    def idf(self, term: str) -> float:
-        return 1.0
-
-    def near(self, term: str) -> bool:
-        return True
+from tests._doubles import AnyCorpus
 
 
 def _sentence(text: str, source: str, score: float, index: int = 0) -> Candidate:
@@ -36,7 +23,7 @@ def _sentence(text: str, source: str, score: float, index: int = 0) -> Candidate
 
 
 def _select(question: str, *sentences: Candidate) -> list[str]:
-    q = analyse(question, question, _AnyCorpus())
+    q = analyse(question, question, AnyCorpus())
     return [w.text for w in WindowBuilder(q, list(sentences), Ranker().margins).select()]
 
 

@@ -14,18 +14,7 @@ from assistant.answering.decision import LEARNED_GATE_INPUTS, LONE_MARGIN, GateM
 from assistant.answering.evidence import FEATURES
 from assistant.answering.question import analyse
 from assistant.types import Candidate, Retrieval, ScoredPassage
-
-
-class _AnyCorpus:
-    proper: set[str] = set()
-    vocab: set[str] = set()
-    acronyms: set[str] = set()
-
-    def idf(self, term: str) -> float:
-        return 1.0
-
-    def near(self, term: str) -> bool:
-        return True
+from tests._doubles import AnyCorpus
 
 
 def _candidate(text: str, logit: float, score: float, value: float) -> Candidate:
@@ -83,7 +72,7 @@ def test_the_decision_follows_the_learned_gate(bias, refused):
     base = Weights.load()
     weights = replace(base, gate_model=_gate(bias).to_dict(), min_prob=0.5, min_dense=0.0, min_lexical=0.0, rules=[])
     ranker = Ranker(weights)
-    q = analyse("How much did Japan pledge?", "How much did Japan pledge?", _AnyCorpus())
+    q = analyse("How much did Japan pledge?", "How much did Japan pledge?", AnyCorpus())
     top, second = _candidate("Japan pledged 5.5 billion dollars.", 4.0, 0.7, 0.9), _candidate("Other.", 3.9, 0.3, 0.1)
     r = Retrieval(q, [top.passage, second.passage], [top, second])
     prob, step = ranker.gate(r)
