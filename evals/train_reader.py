@@ -17,8 +17,11 @@ to int8 ONNX and, by default, ships it in ``assistant/answering/reader/``.
    splits measure how often the reader puts an answering sentence first and how
    well its best score separates answerable from unanswerable questions; the
    best epoch is kept.
-4. *Export*: ONNX (opset 17), then dynamic int8 quantisation, kept only if it
-   agrees with the fp32 model on the dev splits (else fp16-free fp32 is shipped).
+4. *Export*: ONNX (opset 17), then dynamic int8 quantisation, kept if it
+   reads the dev splits within a point of fp32; else mixed precision: each
+   block (a layer's attention or feed-forward, the embeddings, the head) is
+   kept in fp32 in turn, and the blocks that buy most per byte are kept while
+   the model stays under 30 MB (``choose_precision``).
 
 ``--fraction`` trains on a seeded share of the training questions (the learning
 curve); ``--out`` writes the model elsewhere instead of into the package.
@@ -30,7 +33,6 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import shutil
 import sys
 import time
 from pathlib import Path
@@ -43,6 +45,7 @@ from evals import reader_data
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 PACKAGE_DIR = ROOT / "assistant" / "answering" / "reader"
+BUDGET_BYTES = 30_000_000  # the ceiling for weights shipped inside the package
 
 
 # -- data
@@ -139,7 +142,7 @@ def auc(scores: np.ndarray, labels: np.ndarray) -> float:
 # -- the model
 class Trainer:
     def __init__(self, max_length: int, threads: int, seed: int, freeze_embeddings: bool = True,
-                 residual: float = 0.0) -> None:
+                 residual: float = 0.0, layers: int = 0) -> None:
         import torch
         from transformers import AutoModelForSequenceClassification
 
@@ -151,6 +154,10 @@ class Trainer:
         self.torch = torch
         self.base = default_model_path()
         self.model = AutoModelForSequenceClassification.from_pretrained(str(self.base), num_labels=1)
+        if layers:  # the bottom layers only: reading costs in proportion to depth, and the top layers matter least
+            encoder = self.model.base_model.encoder
+            encoder.layer = torch.nn.ModuleList(list(encoder.layer)[:layers])
+            self.model.config.num_hidden_layers = layers
         if freeze_embeddings:  # half the parameters; a few thousand questions cannot teach them much
             for p in self.model.base_model.embeddings.parameters():
                 p.requires_grad = False
@@ -254,12 +261,11 @@ class Trainer:
         self.model.load_state_dict(best_state)
         return max(history, key=lambda m: m["top1"] + m["auc"]), history
 
-    def export(self, folder: Path, dev: list[dict[str, Any]], log: Any) -> dict[str, Any]:
-        """ONNX, then int8 if it keeps the dev metrics (within a point); returns what was shipped."""
-        import onnxruntime as ort
-        from onnxruntime.quantization import QuantType, quantize_dynamic
-
-        from assistant.answering.reader import MODEL_FILE, encode
+    def export(self, folder: Path, dev: list[dict[str, Any]], log: Any, budget: int = BUDGET_BYTES,
+               keep_fp32: bool = False) -> dict[str, Any]:
+        """ONNX, then the int8 model that keeps the dev metrics (within a point); if none does, int8 with the layers
+        whose quantisation costs most kept in fp32, as many as the size budget allows (``mixed_precision``)."""
+        from assistant.answering.reader import MODEL_FILE
 
         torch = self.torch
         folder.mkdir(parents=True, exist_ok=True)
@@ -272,40 +278,120 @@ class Trainer:
             dynamic_axes={n: {0: "batch", 1: "tokens"} for n in ("input_ids", "attention_mask", "token_type_ids")}
             | {"logits": {0: "batch"}}, opset_version=17, dynamo=False,
         )
-        # two int8 variants: one scale per tensor (smallest), one per output channel (usually closer to fp32)
-        int8s = {"int8": folder / "reader-int8.onnx", "int8 per channel": folder / "reader-int8-pc.onnx"}
-        for name, path in int8s.items():
-            quantize_dynamic(str(fp32), str(path), weight_type=QuantType.QInt8, per_channel=name.endswith("channel"))
-        pairs = [(g["question"], c["b"]) for g in dev for c in g["candidates"]]
+        shipped = choose_precision(fp32, folder / MODEL_FILE, dev, self.tok, self.residual, log, budget)
+        if not keep_fp32:
+            fp32.unlink()
+        return shipped
 
-        def run(path: Path) -> dict[str, float]:
-            sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-            names = {i.name for i in sess.get_inputs()}
-            scores = []
-            for k in range(0, len(pairs), 64):
-                feeds = {n: v for n, v in encode(self.tok, pairs[k : k + 64]).items() if n in names}
-                scores.append(sess.run(None, feeds)[0].reshape(-1))
-            flat = np.concatenate(scores)
-            split, k = [], 0
-            for g in dev:
-                split.append(flat[k : k + len(g["candidates"])])
-                k += len(g["candidates"])
-            return dev_metrics(dev, split, self.residual)
 
-        m32 = run(fp32)
-        log(f"ONNX fp32 dev top-1 {m32['top1']:.3f} AUC {m32['auc']:.3f}")
-        quantized = {}
-        for name, path in int8s.items():
-            quantized[name] = run(path)
-            log(f"ONNX {name} dev top-1 {quantized[name]['top1']:.3f} AUC {quantized[name]['auc']:.3f}")
-        # the int8 model that keeps the dev metrics within a point, the closer one first; else fp32
-        kept = [n for n, m in quantized.items() if m["top1"] >= m32["top1"] - 0.01 and m["auc"] >= m32["auc"] - 0.01]
-        choice = max(kept, key=lambda n: quantized[n]["top1"] + quantized[n]["auc"]) if kept else "fp32"
-        shutil.copyfile(int8s.get(choice, fp32), folder / MODEL_FILE)
-        for path in (fp32, *int8s.values()):
-            path.unlink()
-        return {"precision": choice, "fp32_dev": m32, **{f"{n.replace(' ', '_')}_dev": m for n, m in quantized.items()},
-                "bytes": (folder / MODEL_FILE).stat().st_size}
+# -- export: the smallest ONNX that reads the dev questions as well as fp32
+
+
+def onnx_metrics(path: Path, dev: list[dict[str, Any]], tok: Any, residual: float) -> dict[str, float]:
+    """Dev top-1 and AUC of an ONNX reader (the same measure as after each epoch)."""
+    import onnxruntime as ort
+
+    from assistant.answering.reader import encode
+
+    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    names = {i.name for i in sess.get_inputs()}
+    pairs = [(g["question"], c["b"]) for g in dev for c in g["candidates"]]
+    scores = []
+    for k in range(0, len(pairs), 64):
+        feeds = {n: v for n, v in encode(tok, pairs[k : k + 64]).items() if n in names}
+        scores.append(sess.run(None, feeds)[0].reshape(-1))
+    flat = np.concatenate(scores)
+    split, k = [], 0
+    for g in dev:
+        split.append(flat[k : k + len(g["candidates"])])
+        k += len(g["candidates"])
+    return dev_metrics(dev, split, residual)
+
+
+def weight_groups(fp32: Path) -> dict[str, list[str]]:
+    """The quantisable nodes of the exported graph by block: each layer's attention and feed-forward, the word
+    embeddings, the head. Quantisation error is not spread evenly: a few blocks usually carry most of it."""
+    import re
+
+    import onnx
+
+    groups: dict[str, list[str]] = {}
+    for node in onnx.load(str(fp32), load_external_data=False).graph.node:
+        if node.op_type not in ("MatMul", "Gather", "Gemm"):
+            continue
+        m = re.search(r"layer\.(\d+)/(attention|intermediate|output)", node.name)
+        if m:
+            key = f"layer {m.group(1)} {'attention' if m.group(2) == 'attention' else 'feed-forward'}"
+        elif "word_embeddings" in node.name:
+            key = "word embeddings"
+        elif "classifier" in node.name or "pooler" in node.name:
+            key = "head"
+        else:
+            continue
+        groups.setdefault(key, []).append(node.name)
+    return groups
+
+
+def choose_precision(fp32: Path, out: Path, dev: list[dict[str, Any]], tok: Any, residual: float, log: Any,
+                     budget: int) -> dict[str, Any]:
+    """Write the shipped model to ``out`` and say which it is, with every variant's dev metrics."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    def quantize(path: Path, per_channel: bool, exclude: list[str] | None = None) -> Path:
+        quantize_dynamic(str(fp32), str(path), weight_type=QuantType.QInt8, per_channel=per_channel,
+                         nodes_to_exclude=exclude or [])
+        return path
+
+    def score(m: dict[str, float]) -> float:
+        return m["top1"] + m["auc"]
+
+    def close(m: dict[str, float]) -> bool:
+        return m["top1"] >= m32["top1"] - 0.01 and m["auc"] >= m32["auc"] - 0.01
+
+    m32 = onnx_metrics(fp32, dev, tok, residual)
+    log(f"ONNX fp32 dev top-1 {m32['top1']:.3f} AUC {m32['auc']:.3f} ({fp32.stat().st_size / 1e6:.1f} MB)")
+    tmp = out.parent / "reader-variant.onnx"
+    report: dict[str, Any] = {"fp32_dev": m32}
+    variants: dict[str, tuple[dict[str, float], int]] = {}
+    for name, per_channel in (("int8", False), ("int8 per channel", True)):
+        m = onnx_metrics(quantize(tmp, per_channel), dev, tok, residual)
+        variants[name] = (m, tmp.stat().st_size)
+        report[f"{name.replace(' ', '_')}_dev"] = m
+        log(f"ONNX {name} dev top-1 {m['top1']:.3f} AUC {m['auc']:.3f} ({tmp.stat().st_size / 1e6:.1f} MB)")
+    kept = [n for n, (m, _) in variants.items() if close(m)]
+    if kept:
+        choice = max(kept, key=lambda n: score(variants[n][0]))
+        quantize(out, choice.endswith("channel"))
+        tmp.unlink()
+        return {"precision": choice, **report, "bytes": out.stat().st_size}
+
+    # mixed precision: measure what keeping each block in fp32 buys, then keep the best buys that fit the budget
+    base_m, base_bytes = variants["int8 per channel"]
+    groups = weight_groups(fp32)
+    gains: dict[str, tuple[float, int]] = {}
+    for name, nodes in groups.items():
+        m = onnx_metrics(quantize(tmp, True, nodes), dev, tok, residual)
+        gains[name] = (score(m) - score(base_m), tmp.stat().st_size - base_bytes)
+        log(f"  {name} in fp32: dev top-1 {m['top1']:.3f} AUC {m['auc']:.3f} (+{gains[name][1] / 1e6:.1f} MB)")
+    chosen: list[str] = []
+    size = base_bytes
+    for name in sorted((n for n in gains if gains[n][0] > 0), key=lambda n: -gains[n][0] / max(gains[n][1], 1)):
+        if size + gains[name][1] <= budget:
+            chosen.append(name)
+            size += gains[name][1]
+    nodes = [n for g in chosen for n in groups[g]]
+    mixed = onnx_metrics(quantize(tmp, True, nodes), dev, tok, residual)
+    log(f"ONNX int8 per channel with {', '.join(chosen) or 'nothing'} in fp32: dev top-1 {mixed['top1']:.3f} "
+        f"AUC {mixed['auc']:.3f} ({tmp.stat().st_size / 1e6:.1f} MB)")
+    report.update(mixed_dev=mixed, mixed_fp32_blocks=chosen,
+                  block_gains={n: {"score": round(g, 4), "bytes": b} for n, (g, b) in gains.items()})
+    if score(mixed) > score(base_m):
+        tmp.replace(out)
+        return {"precision": "int8 per channel, " + (", ".join(chosen) or "nothing") + " in fp32", **report,
+                "bytes": out.stat().st_size}
+    tmp.unlink()
+    quantize(out, True)  # nothing fits that helps: the closest int8 model, never one over the budget
+    return {"precision": "int8 per channel", **report, "bytes": out.stat().st_size}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -324,6 +410,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--residual", type=float, default=0.0,
                     help="rank by the cheap ranker's logit times this plus the reader's (0: the reader alone)")
     ap.add_argument("--max-steps", type=int, default=0, help="stop each epoch after this many batches (0: all)")
+    ap.add_argument("--layers", type=int, default=0, help="keep only the base model's bottom N layers (0: all 6)")
+    ap.add_argument("--keep-fp32", action="store_true", help="keep reader-fp32.onnx beside the shipped model")
+    ap.add_argument("--export-only", type=Path, default=None,
+                    help="skip training: choose the precision of this fp32 ONNX again (writes into --out)")
     ap.add_argument("--data-dir", type=Path, default=ROOT / "data-train", help="stores of the training folders")
     ap.add_argument("--batches", nargs="+", default=None, help="only these training batches (default: all)")
     args = ap.parse_args(argv)
@@ -337,6 +427,8 @@ def main(argv: list[str] | None = None) -> int:
     np.random.seed(args.seed)
     train_src = [s for s in reader_data.train_sources() if not args.batches or s.name in args.batches]
     dev_src = reader_data.dev_sources()
+    if args.export_only:
+        return export_again(args, dev_src, log)
     files = reader_data.build(train_src + dev_src, data_dir=args.data_dir)
     train = subsample(reader_data.load([files[s.name] for s in train_src]), args.fraction, args.seed)
     dev = reader_data.load([files[s.name] for s in dev_src])
@@ -347,10 +439,10 @@ def main(argv: list[str] | None = None) -> int:
     cheap = dev_metrics(dev, [np.zeros(len(g["candidates"])) for g in dev], residual=1.0)
     log(f"the cheap ranker alone on the dev questions: top-1 {cheap['top1']:.3f}")
     trainer = Trainer(args.max_length, args.threads, args.seed, freeze_embeddings=not args.train_embeddings,
-                      residual=args.residual)
+                      residual=args.residual, layers=args.layers)
     best, history = trainer.fit(rows, dev, epochs=args.epochs, lr=args.lr, batch_size=args.batch_size,
                                 seed=args.seed, log=log, listwise=args.listwise, max_steps=args.max_steps)
-    shipped = trainer.export(args.out, dev, log)
+    shipped = trainer.export(args.out, dev, log, keep_fp32=args.keep_fp32)
     from assistant.answering.reader import FORMAT, META_FILE
 
     meta = {
@@ -363,12 +455,30 @@ def main(argv: list[str] | None = None) -> int:
             "pairs": len(rows), "positives": sum(r[2] for r in rows), "epochs": args.epochs,
             "best_epoch": best["epoch"], "lr": args.lr, "max_length": args.max_length,
             "embeddings_trained": args.train_embeddings, "batch_size": args.batch_size, "negatives": args.negatives,
-            "listwise": args.listwise, "residual": args.residual, "seed": args.seed, "seconds": round(time.perf_counter() - started), "dev": history, **shipped,
+            "listwise": args.listwise, "residual": args.residual, "layers": args.layers or 6, "seed": args.seed,
+            "seconds": round(time.perf_counter() - started), "dev": history, **shipped,
         },
     }
     (args.out / META_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
     log(f"wrote {args.out / 'reader.onnx'} ({shipped['bytes'] / 1e6:.1f} MB, {shipped['precision']}) "
         f"and {META_FILE}; best epoch {best['epoch']}: dev top-1 {best['top1']:.3f}, AUC {best['auc']:.3f}")
+    return 0
+
+
+def export_again(args: argparse.Namespace, dev_src: list[Any], log: Any) -> int:
+    """Choose the shipped precision of an fp32 ONNX kept by ``--keep-fp32`` (after changing the export, without
+    training again); the run's record in ``reader.json`` keeps its training facts and gets the new export's."""
+    from assistant.answering.reader import META_FILE, MODEL_FILE, tokenizer
+
+    files = reader_data.build(dev_src, data_dir=args.data_dir)
+    dev = reader_data.load([files[s.name] for s in dev_src])
+    meta_path = args.out / META_FILE
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    shipped = choose_precision(args.export_only, args.out / MODEL_FILE, dev, tokenizer(meta["max_length"]),
+                               meta["trained"].get("residual", 0.0), log, BUDGET_BYTES)
+    meta["trained"].update(shipped)
+    meta_path.write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+    log(f"wrote {args.out / MODEL_FILE} ({shipped['bytes'] / 1e6:.1f} MB, {shipped['precision']})")
     return 0
 
 

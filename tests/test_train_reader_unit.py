@@ -58,3 +58,59 @@ def test_the_listwise_term_prefers_the_answer_first_and_skips_unanswerable_quest
     expected = -torch.log_softmax(torch.tensor([3.0, 0.0, 0.0]), 0)[0]
     assert abs(float(good) - float(expected)) < 1e-6
     assert float(trainer.listwise_loss(torch.tensor([1.0, 2.0]), torch.tensor([0.0, 0.0]), [0, 0])) == 0.0
+
+
+# -- export: the precision choice, on a tiny randomly initialised BERT exported the way the trainer exports
+
+
+def _tiny_onnx(tmp_path):
+    from transformers import BertConfig, BertForSequenceClassification
+
+    torch.manual_seed(0)
+    config = BertConfig(vocab_size=400, hidden_size=64, num_hidden_layers=2, num_attention_heads=2,
+                        intermediate_size=128, max_position_embeddings=32, num_labels=1)
+    model = BertForSequenceClassification(config).eval()
+    ids = torch.randint(0, 400, (2, 8))
+    path = tmp_path / "reader-fp32.onnx"
+    names = ["input_ids", "attention_mask", "token_type_ids"]
+    torch.onnx.export(model, (ids, torch.ones_like(ids), torch.zeros_like(ids)), str(path), input_names=names,
+                      output_names=["logits"], dynamic_axes={n: {0: "batch", 1: "tokens"} for n in names},
+                      opset_version=17, dynamo=False)
+    return path
+
+
+def _fp32_share(path) -> float:
+    """The share of the graph's MatMuls that stayed fp32: the stand-in for accuracy in the fake metric."""
+    import onnx
+
+    ops = [n.op_type for n in onnx.load(str(path)).graph.node]
+    return ops.count("MatMul") / max(1, ops.count("MatMul") + ops.count("MatMulInteger"))
+
+
+def test_weight_groups_name_each_layers_attention_and_feed_forward(tmp_path):
+    from evals.train_reader import weight_groups
+
+    groups = weight_groups(_tiny_onnx(tmp_path))
+    assert {"layer 0 attention", "layer 0 feed-forward", "layer 1 attention", "layer 1 feed-forward",
+            "word embeddings", "head"} <= set(groups)
+    assert all(groups.values())
+
+
+def test_mixed_precision_keeps_the_blocks_that_help_within_the_budget(tmp_path, monkeypatch):
+    import evals.train_reader as tr
+
+    fp32 = _tiny_onnx(tmp_path)
+
+    def fake_metrics(path, dev, tok, residual):  # accuracy grows with what stays fp32; int8 alone is 10 points off
+        return {"top1": 0.6 + 0.1 * _fp32_share(path), "auc": 0.8}
+
+    monkeypatch.setattr(tr, "onnx_metrics", fake_metrics)
+    out = tmp_path / "reader.onnx"
+    roomy = tr.choose_precision(fp32, out, [], None, 0.0, lambda *_: None, budget=10**9)
+    assert roomy["precision"].startswith("int8 per channel, ") and roomy["mixed_fp32_blocks"]
+    assert roomy["mixed_dev"]["top1"] > roomy["int8_per_channel_dev"]["top1"]
+    assert out.stat().st_size == roomy["bytes"]
+
+    tight = tr.choose_precision(fp32, out, [], None, 0.0, lambda *_: None, budget=1)
+    assert tight["precision"] == "int8 per channel" and tight["mixed_fp32_blocks"] == []
+    assert not (tmp_path / "reader-variant.onnx").exists()
