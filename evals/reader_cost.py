@@ -23,12 +23,13 @@ def measure(base: Path, layers: int, threads: int, tokens: int = 64, batch: int 
     import torch
     from transformers import AutoModelForSequenceClassification
 
+    from evals.train_reader import keep_bottom_layers
+
     torch.set_num_threads(threads)
     torch.manual_seed(0)
     model = AutoModelForSequenceClassification.from_pretrained(str(base), num_labels=1)
-    if layers:  # as train_reader --layers: the bottom N encoder layers
-        encoder = model.base_model.encoder
-        encoder.layer = torch.nn.ModuleList(list(encoder.layer)[:layers])
+    if layers:
+        keep_bottom_layers(model, layers)
     for p in model.base_model.embeddings.parameters():
         p.requires_grad = False
     vocab = model.config.vocab_size

@@ -140,6 +140,29 @@ def auc(scores: np.ndarray, labels: np.ndarray) -> float:
 
 
 # -- the model
+def keep_bottom_layers(model: Any, layers: int) -> None:
+    """Cut the encoder to its bottom ``layers``: reading costs in proportion to depth, and the top layers matter
+    least (``--layers``; ``evals.reader_cost`` measures what the cut saves)."""
+    import torch
+
+    encoder = model.base_model.encoder
+    encoder.layer = torch.nn.ModuleList(list(encoder.layer)[:layers])
+    model.config.num_hidden_layers = layers
+
+
+def export_onnx(model: Any, sample: dict[str, Any], path: Path) -> None:
+    """The reader's graph as ``assistant/answering/reader.py`` runs it: three inputs, batch and length dynamic."""
+    import torch
+
+    names = ["input_ids", "attention_mask", "token_type_ids"]
+    model.eval()
+    torch.onnx.export(
+        model, tuple(sample[n] for n in names), str(path), input_names=names, output_names=["logits"],
+        dynamic_axes={n: {0: "batch", 1: "tokens"} for n in names} | {"logits": {0: "batch"}},
+        opset_version=17, dynamo=False,
+    )
+
+
 class Trainer:
     def __init__(self, max_length: int, threads: int, seed: int, freeze_embeddings: bool = True,
                  residual: float = 0.0, layers: int = 0) -> None:
@@ -154,10 +177,8 @@ class Trainer:
         self.torch = torch
         self.base = default_model_path()
         self.model = AutoModelForSequenceClassification.from_pretrained(str(self.base), num_labels=1)
-        if layers:  # the bottom layers only: reading costs in proportion to depth, and the top layers matter least
-            encoder = self.model.base_model.encoder
-            encoder.layer = torch.nn.ModuleList(list(encoder.layer)[:layers])
-            self.model.config.num_hidden_layers = layers
+        if layers:
+            keep_bottom_layers(self.model, layers)
         if freeze_embeddings:  # half the parameters; a few thousand questions cannot teach them much
             for p in self.model.base_model.embeddings.parameters():
                 p.requires_grad = False
@@ -263,21 +284,13 @@ class Trainer:
 
     def export(self, folder: Path, dev: list[dict[str, Any]], log: Any, budget: int = BUDGET_BYTES,
                keep_fp32: bool = False) -> dict[str, Any]:
-        """ONNX, then the int8 model that keeps the dev metrics (within a point); if none does, int8 with the layers
-        whose quantisation costs most kept in fp32, as many as the size budget allows (``mixed_precision``)."""
+        """ONNX, then the int8 model that keeps the dev metrics (within a point); if none does, int8 with the blocks
+        whose quantisation costs most kept in fp32, as many as the size budget allows (``choose_precision``)."""
         from assistant.answering.reader import MODEL_FILE
 
-        torch = self.torch
         folder.mkdir(parents=True, exist_ok=True)
         fp32 = folder / "reader-fp32.onnx"
-        self.model.eval()
-        sample = self.batch([("a question?", "a sentence [SEP] a title [SEP] context")])
-        torch.onnx.export(
-            self.model, (sample["input_ids"], sample["attention_mask"], sample["token_type_ids"]), str(fp32),
-            input_names=["input_ids", "attention_mask", "token_type_ids"], output_names=["logits"],
-            dynamic_axes={n: {0: "batch", 1: "tokens"} for n in ("input_ids", "attention_mask", "token_type_ids")}
-            | {"logits": {0: "batch"}}, opset_version=17, dynamo=False,
-        )
+        export_onnx(self.model, self.batch([("a question?", "a sentence [SEP] a title [SEP] context")]), fp32)
         shipped = choose_precision(fp32, folder / MODEL_FILE, dev, self.tok, self.residual, log, budget)
         if not keep_fp32:
             fp32.unlink()
@@ -350,28 +363,35 @@ def choose_precision(fp32: Path, out: Path, dev: list[dict[str, Any]], tok: Any,
 
     m32 = onnx_metrics(fp32, dev, tok, residual)
     log(f"ONNX fp32 dev top-1 {m32['top1']:.3f} AUC {m32['auc']:.3f} ({fp32.stat().st_size / 1e6:.1f} MB)")
-    tmp = out.parent / "reader-variant.onnx"
+    # each variant keeps its own file, so the chosen one is moved into place, never quantised twice
+    files = {"int8": out.parent / "reader-int8.onnx", "int8 per channel": out.parent / "reader-int8-pc.onnx",
+             "mixed": out.parent / "reader-mixed.onnx", "scratch": out.parent / "reader-block.onnx"}
+
+    def ship(name: str, precision: str, report: dict[str, Any]) -> dict[str, Any]:
+        files.pop(name).replace(out)
+        for path in files.values():
+            path.unlink(missing_ok=True)
+        return {"precision": precision, **report, "bytes": out.stat().st_size}
+
     report: dict[str, Any] = {"fp32_dev": m32}
     variants: dict[str, tuple[dict[str, float], int]] = {}
     for name, per_channel in (("int8", False), ("int8 per channel", True)):
-        m = onnx_metrics(quantize(tmp, per_channel), dev, tok, residual)
-        variants[name] = (m, tmp.stat().st_size)
+        m = onnx_metrics(quantize(files[name], per_channel), dev, tok, residual)
+        variants[name] = (m, files[name].stat().st_size)
         report[f"{name.replace(' ', '_')}_dev"] = m
-        log(f"ONNX {name} dev top-1 {m['top1']:.3f} AUC {m['auc']:.3f} ({tmp.stat().st_size / 1e6:.1f} MB)")
+        log(f"ONNX {name} dev top-1 {m['top1']:.3f} AUC {m['auc']:.3f} ({variants[name][1] / 1e6:.1f} MB)")
     kept = [n for n, (m, _) in variants.items() if close(m)]
     if kept:
         choice = max(kept, key=lambda n: score(variants[n][0]))
-        quantize(out, choice.endswith("channel"))
-        tmp.unlink()
-        return {"precision": choice, **report, "bytes": out.stat().st_size}
+        return ship(choice, choice, report)
 
     # mixed precision: measure what keeping each block in fp32 buys, then keep the best buys that fit the budget
     base_m, base_bytes = variants["int8 per channel"]
     groups = weight_groups(fp32)
     gains: dict[str, tuple[float, int]] = {}
     for name, nodes in groups.items():
-        m = onnx_metrics(quantize(tmp, True, nodes), dev, tok, residual)
-        gains[name] = (score(m) - score(base_m), tmp.stat().st_size - base_bytes)
+        m = onnx_metrics(quantize(files["scratch"], True, nodes), dev, tok, residual)
+        gains[name] = (score(m) - score(base_m), files["scratch"].stat().st_size - base_bytes)
         log(f"  {name} in fp32: dev top-1 {m['top1']:.3f} AUC {m['auc']:.3f} (+{gains[name][1] / 1e6:.1f} MB)")
     chosen: list[str] = []
     size = base_bytes
@@ -380,19 +400,15 @@ def choose_precision(fp32: Path, out: Path, dev: list[dict[str, Any]], tok: Any,
             chosen.append(name)
             size += gains[name][1]
     nodes = [n for g in chosen for n in groups[g]]
-    mixed = onnx_metrics(quantize(tmp, True, nodes), dev, tok, residual)
+    mixed = onnx_metrics(quantize(files["mixed"], True, nodes), dev, tok, residual)
     log(f"ONNX int8 per channel with {', '.join(chosen) or 'nothing'} in fp32: dev top-1 {mixed['top1']:.3f} "
-        f"AUC {mixed['auc']:.3f} ({tmp.stat().st_size / 1e6:.1f} MB)")
+        f"AUC {mixed['auc']:.3f} ({files['mixed'].stat().st_size / 1e6:.1f} MB)")
     report.update(mixed_dev=mixed, mixed_fp32_blocks=chosen,
                   block_gains={n: {"score": round(g, 4), "bytes": b} for n, (g, b) in gains.items()})
     if score(mixed) > score(base_m):
-        tmp.replace(out)
-        return {"precision": "int8 per channel, " + (", ".join(chosen) or "nothing") + " in fp32", **report,
-                "bytes": out.stat().st_size}
-    tmp.unlink()
-    quantize(out, True)  # nothing fits that helps: the closest int8 model, never one over the budget
-    return {"precision": "int8 per channel", **report, "bytes": out.stat().st_size}
-
+        return ship("mixed", "int8 per channel, " + (", ".join(chosen) or "nothing") + " in fp32", report)
+    # nothing that helps fits: the closest int8 model, never one over the budget
+    return ship("int8 per channel", "int8 per channel", report)
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
