@@ -69,8 +69,9 @@ class Settings(BaseSettings):
     # looks back three user questions and an LLM's condensing six messages, so 20 (ten turns) loses nothing.
     history_messages: int = 20
     # Passages handed to the answerer after fusion: enough that the passage holding the answer
-    # is among them in a folder of many documents, few enough to rank their sentences in milliseconds.
-    top_k: int = 5
+    # is among them in a folder of many documents, few enough to rank their sentences in milliseconds
+    # (the reader reads only the cheap ranker's best few, so more passages cost features, not reading).
+    top_k: int = 8
     # Candidates fetched from each retriever (dense and BM25) before fusion.
     candidates: int = 20
     # Ingest the knowledge folder at start-up when the store is empty or the folder changed

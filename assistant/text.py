@@ -100,16 +100,25 @@ def near_word(word: str, pool: Iterable[str]) -> bool:
     near; at most ``NEAR_MAX_POOL`` candidates of ``pool`` are compared. A swap ("Janaury",
     "Zelenksy") is the commonest typo, but difflib counts it as two edits, so it is checked apart.
     """
-    import difflib
-
     if not 5 <= len(word) <= NEAR_MAX_CHARS or not word.isalpha():
         return False
     n, first = len(word), word[:1]
-    close = list(islice((s for s in pool if s[:1] == first and abs(len(s) - n) <= 1), NEAR_MAX_POOL))
-    swaps = {word[:i] + word[i + 1] + word[i] + word[i + 2 :] for i in range(n - 1)} - {word}
-    if any(s in swaps for s in close):
-        return True
-    return bool(difflib.get_close_matches(word, close, n=1, cutoff=NEAR_CUTOFF))
+    close = islice((s for s in pool if s[:1] == first and abs(len(s) - n) <= 1), NEAR_MAX_POOL)
+    return any(_one_typo(word, s) for s in close)
+
+
+@lru_cache(maxsize=65536)
+def _one_typo(word: str, other: str) -> bool:
+    """``near_word`` for one pair of words, cached: a question's key terms meet the same few words in every
+    candidate's window, so the same pairs come back many times per question and difflib runs once per pair."""
+    import difflib
+
+    swaps = (word[:i] + word[i + 1] + word[i] + word[i + 2 :] for i in range(len(word) - 1))
+    if len(other) == len(word) and other in swaps:
+        return True  # two neighbours swapped: difflib counts that as two edits
+    # what difflib.get_close_matches(word, [other], cutoff=NEAR_CUTOFF) tests, cheapest bound first
+    m = difflib.SequenceMatcher(None, other, word)
+    return m.real_quick_ratio() >= NEAR_CUTOFF and m.quick_ratio() >= NEAR_CUTOFF and m.ratio() >= NEAR_CUTOFF
 
 
 def clean_question(question: str) -> str:

@@ -161,6 +161,48 @@ def export_onnx(model: Any, sample: dict[str, Any], path: Path) -> None:
         dynamic_axes={n: {0: "batch", 1: "tokens"} for n in names} | {"logits": {0: "batch"}},
         opset_version=17, dynamo=False,
     )
+    drop_nan_guards(path)
+
+
+def drop_nan_guards(path: Path) -> int:
+    """Remove the ``Where(IsNaN(softmax), 0, softmax)`` that torch's attention export puts after every softmax.
+
+    Why: the guard only changes a fully masked query row, which a pair with at least one token never has, so
+    the scores are identical (checked: largest difference 0.0 on the shipped reader); it costs a pass over every
+    layer's attention probabilities per question. Returns how many guards were removed (the file is rewritten
+    only when there were some).
+    """
+    import onnx
+
+    model = onnx.load(str(path))
+    graph = model.graph
+    producer = {o: n for n in graph.node for o in n.output}
+    dropped, rename = [], {}
+    for n in graph.node:
+        cond = producer.get(n.input[0]) if n.op_type == "Where" else None
+        if cond is not None and cond.op_type == "IsNaN" and cond.input[0] == n.input[2]:
+            rename[n.output[0]] = n.input[2]
+            dropped += [n, cond]
+    if not dropped:
+        return 0
+    for n in graph.node:
+        for i, name in enumerate(n.input):
+            if name in rename:
+                n.input[i] = rename[name]
+    freed = {name for d in dropped for name in d.input}
+    for n in graph.node[:]:
+        if any(n is d for d in dropped):
+            graph.node.remove(n)
+    freed -= {name for n in graph.node for name in n.input} | {o.name for o in graph.output}  # the guards' constants
+    for init in graph.initializer[:]:
+        if init.name in freed:
+            graph.initializer.remove(init)
+    for n in graph.node[:]:
+        if n.op_type == "Constant" and n.output[0] in freed:
+            graph.node.remove(n)
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
+    return len(dropped) // 2
 
 
 class Trainer:
@@ -490,6 +532,7 @@ def export_again(args: argparse.Namespace, dev_src: list[Any], log: Any) -> int:
     dev = reader_data.load([files[s.name] for s in dev_src])
     meta_path = args.out / META_FILE
     meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    drop_nan_guards(args.export_only)  # an fp32 graph kept before the export dropped them
     shipped = choose_precision(args.export_only, args.out / MODEL_FILE, dev, tokenizer(meta["max_length"]),
                                meta["trained"].get("residual", 0.0), log, BUDGET_BYTES)
     meta["trained"].update(shipped)

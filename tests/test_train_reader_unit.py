@@ -112,3 +112,34 @@ def test_mixed_precision_keeps_the_blocks_that_help_within_the_budget(tmp_path, 
     tight = tr.choose_precision(fp32, out, [], None, 0.0, lambda *_: None, budget=1)
     assert tight["precision"] == "int8 per channel" and tight["mixed_fp32_blocks"] == []
     assert sorted(p.name for p in tmp_path.glob("*.onnx")) == ["reader-fp32.onnx", "reader.onnx"]  # no variant left
+
+
+def test_export_drops_the_nan_guards_and_scores_as_torch_does(tmp_path):
+    """The exported graph has no IsNaN/Where after its softmaxes, and reads padded pairs exactly as torch."""
+    import numpy as np
+    import onnx
+    import onnxruntime as ort
+    from transformers import BertConfig, BertForSequenceClassification
+
+    from evals.train_reader import drop_nan_guards
+
+    torch.manual_seed(0)
+    config = BertConfig(vocab_size=400, hidden_size=64, num_hidden_layers=2, num_attention_heads=2,
+                        intermediate_size=128, max_position_embeddings=32, num_labels=1)
+    model = BertForSequenceClassification(config).eval()
+    ids = torch.randint(1, 400, (3, 10))
+    mask = torch.ones_like(ids)
+    mask[1, 6:] = 0  # a padded pair
+    mask[2, 3:] = 0
+    feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": torch.zeros_like(ids)}
+    path = tmp_path / "reader.onnx"
+    export_onnx(model, feeds, path)
+
+    ops = [n.op_type for n in onnx.load(str(path)).graph.node]
+    assert "IsNaN" not in ops and "Softmax" in ops
+    assert drop_nan_guards(path) == 0  # nothing left to drop
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    got = session.run(None, {k: v.numpy() for k, v in feeds.items()})[0]
+    with torch.no_grad():
+        want = model(**feeds).logits.numpy()
+    assert np.allclose(got, want, atol=1e-5)
