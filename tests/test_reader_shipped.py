@@ -52,3 +52,12 @@ def test_the_shipped_decision_weights_are_the_readers(reader):
     weights = Weights.load(reader=True)
     assert weights.reader_top > 0 and weights.rerank.get("reader", 0) > 0
     Ranker(weights, reader=reader)  # the pair loads together
+
+
+
+def test_the_models_do_not_spin_between_requests(reader, embedder):
+    """Both onnxruntime sessions of a question (the embedder's and the reader's) wait without busy-spinning,
+    which on a 2-core machine would take the core the other model needs."""
+    assert embedder.backend == "onnx"
+    for session in (reader.session, embedder.encoder.session):
+        assert session.get_session_options().get_session_config_entry("session.intra_op.allow_spinning") == "0"

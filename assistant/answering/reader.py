@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import AssistantError
+from ..index.embedder import session_options
 from ..types import Candidate
 
 FORMAT = 1  # the version of ``pair``'s layout; a model trained on another layout is refused
@@ -122,10 +123,7 @@ class Reader:
             raise AssistantError(f"The reader at {folder} was trained on input format {self.info.format}; "
                                  f"this version reads format {FORMAT}.", "Retrain it with `python -m evals.train_reader`.")
         self.tokenizer = tokenizer(self.info.max_length)
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = threads or min(os.cpu_count() or 1, 4)
-        opts.inter_op_num_threads = 1
-        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        opts = session_options(threads or min(os.cpu_count() or 1, 4))
         self.session = ort.InferenceSession(str(folder / MODEL_FILE), opts, providers=["CPUExecutionProvider"])
         self.inputs = {i.name for i in self.session.get_inputs()}
         self._lock = threading.Lock()  # the tokenizer's padding state is shared
