@@ -190,9 +190,8 @@ def drop_nan_guards(path: Path) -> int:
             if name in rename:
                 n.input[i] = rename[name]
     freed = {name for d in dropped for name in d.input}
-    for n in graph.node[:]:
-        if any(n is d for d in dropped):
-            graph.node.remove(n)
+    for n in dropped:
+        graph.node.remove(n)
     freed -= {name for n in graph.node for name in n.input} | {o.name for o in graph.output}  # the guards' constants
     for init in graph.initializer[:]:
         if init.name in freed:
@@ -451,6 +450,7 @@ def choose_precision(fp32: Path, out: Path, dev: list[dict[str, Any]], tok: Any,
         return ship("mixed", "int8 per channel, " + (", ".join(chosen) or "nothing") + " in fp32", report)
     # nothing that helps fits: the closest int8 model, never one over the budget
     return ship("int8 per channel", "int8 per channel", report)
+
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])

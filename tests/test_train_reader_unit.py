@@ -63,13 +63,18 @@ def test_the_listwise_term_prefers_the_answer_first_and_skips_unanswerable_quest
 # -- export: the precision choice, on a tiny randomly initialised BERT exported the way the trainer exports
 
 
-def _tiny_onnx(tmp_path):
+def _tiny_bert():
+    """A randomly initialised two-layer BERT with a one-logit head: the reader's architecture in miniature."""
     from transformers import BertConfig, BertForSequenceClassification
 
     torch.manual_seed(0)
     config = BertConfig(vocab_size=400, hidden_size=64, num_hidden_layers=2, num_attention_heads=2,
                         intermediate_size=128, max_position_embeddings=32, num_labels=1)
-    model = BertForSequenceClassification(config).eval()
+    return BertForSequenceClassification(config).eval()
+
+
+def _tiny_onnx(tmp_path):
+    model = _tiny_bert()
     ids = torch.randint(0, 400, (2, 8))
     path = tmp_path / "reader-fp32.onnx"
     export_onnx(model, {"input_ids": ids, "attention_mask": torch.ones_like(ids), "token_type_ids": torch.zeros_like(ids)},
@@ -119,14 +124,10 @@ def test_export_drops_the_nan_guards_and_scores_as_torch_does(tmp_path):
     import numpy as np
     import onnx
     import onnxruntime as ort
-    from transformers import BertConfig, BertForSequenceClassification
 
     from evals.train_reader import drop_nan_guards
 
-    torch.manual_seed(0)
-    config = BertConfig(vocab_size=400, hidden_size=64, num_hidden_layers=2, num_attention_heads=2,
-                        intermediate_size=128, max_position_embeddings=32, num_labels=1)
-    model = BertForSequenceClassification(config).eval()
+    model = _tiny_bert()
     ids = torch.randint(1, 400, (3, 10))
     mask = torch.ones_like(ids)
     mask[1, 6:] = 0  # a padded pair
