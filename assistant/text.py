@@ -100,11 +100,42 @@ def near_word(word: str, pool: Iterable[str]) -> bool:
     near; at most ``NEAR_MAX_POOL`` candidates of ``pool`` are compared. A swap ("Janaury",
     "Zelenksy") is the commonest typo, but difflib counts it as two edits, so it is checked apart.
     """
+    return nearest_word(word, pool) is not None
+
+
+def nearest_word(word: str, pool: Iterable[str]) -> str | None:
+    """The first word of ``pool`` one typo away from ``word`` (``near_word``'s rules), or None."""
     if not 5 <= len(word) <= NEAR_MAX_CHARS or not word.isalpha():
-        return False
+        return None
     n, first = len(word), word[:1]
     close = islice((s for s in pool if s[:1] == first and abs(len(s) - n) <= 1), NEAR_MAX_POOL)
-    return any(_one_typo(word, s) for s in close)
+    return next((s for s in close if _one_typo(word, s)), None)
+
+
+_LETTERS = re.compile(r"[^\W\d_]+")
+
+
+def mend_typos(text: str, source: str) -> str:
+    """``text`` with each word that ``source`` lacks but holds one typo away spelled as ``source`` spells it.
+
+    Why: the trained reader reads the question's own words, and a misspelt name ("Kishda") reads to it like
+    another person, so a near-miss; the features already forgive such typos (``near_word``). Only words of
+    5+ letters are mended, as in ``near_word``; figures never are, so "Sakhalin-1" stays what it is; nor is
+    another form of a word ``source`` holds ("evacuees" against "evacuee"): that is no typo.
+    """
+    pool: dict[str, str] = {}
+    for w in _LETTERS.findall(source):
+        pool.setdefault(w.lower(), w)
+    stems = {_stem_one(w) for w in pool}
+
+    def mend(m: re.Match[str]) -> str:
+        word = m.group(0)
+        if word.lower() in pool or _stem_one(word.lower()) in stems:
+            return word
+        near = nearest_word(word.lower(), pool)
+        return pool[near] if near else word
+
+    return _LETTERS.sub(mend, text)
 
 
 @lru_cache(maxsize=65536)

@@ -292,12 +292,16 @@ def training_groups(data_dir: Path, embedder, weights: Weights, reader, names: t
 
     Why: the dev splits hold a few hundred questions by four writers; the training batches hold thousands, by
     fifteen more, on other topics, so a fit on them all learns what reading is rather than one writer's habits.
-    They only fit weights: thresholds and margins are still chosen on the dev splits.
+    They only fit weights: thresholds and margins are still chosen on the dev splits. With a reader, the batches
+    it was trained on are left out: it reads them far more surely than new text, and the mix would trust it too much.
     """
     from evals.reader_data import train_sources
 
+    seen: set[str] = set()
+    if reader is not None:
+        seen = set(reader.info.trained.get("batches", []))
     out = []
-    for source in train_sources():
+    for source in (s for s in train_sources() if s.name not in seen):
         bot = Assistant(Settings(data_dir=data_dir / f"train-{source.name}", knowledge_dir=source.knowledge,
                                  reader=False), embedder=embedder, ranker=Ranker(weights, reader=reader))
         # the training format (a support may be a list), read as reader_data reads it
@@ -320,6 +324,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--reader-top", type=int, default=None, help="with --reader: candidates the reader reads")
     ap.add_argument("--with-train", action="store_true",
                     help="also fit the ranker and the gate on the reader's training batches (evals/train/*)")
+    ap.add_argument("--keep-rule", action="append", default=[], choices=OPTIONAL_RULES,
+                    help="with --reader: keep this refusal rule even if dev accuracy does not need it")
     ap.add_argument("--max-frr", type=float, default=0.05, help="highest mean false refusal rate a setting may have")
     ap.add_argument("--second-margins", type=float, nargs="+", default=[0.2, 0.4, 0.7, 1.0, 2.0])
     ap.add_argument("--next-margins", type=float, nargs="+", default=[1.0, 2.0, 4.0])
@@ -332,8 +338,9 @@ def main(argv: list[str] | None = None) -> int:
 
         reader = Reader(Path(args.reader) if args.reader else None)
         cheap = Weights.load()
-        try:
-            base = Weights.load(reader=True)
+        local = Path(args.reader) / "weights-reader.json" if args.reader else None
+        try:  # a reader trained elsewhere may carry its own weights (a gate trained for it)
+            base = Weights.load(local) if local and local.exists() else Weights.load(reader=True)
         except FileNotFoundError:  # the first fit: start from the features' weights
             base = replace(cheap, reader_top=8, rerank={"cheap": 1.0, "reader": 1.0}, notes={})
         # the features' ranker chooses what the reader reads: always the shipped one
@@ -417,7 +424,7 @@ def main(argv: list[str] | None = None) -> int:
         # a refusal rule stays only if dropping it costs dev accuracy
         kept, _, _ = mean_accuracy(trials, sets, result)
         rules = list(result.rules)
-        for rule in OPTIONAL_RULES:
+        for rule in [r for r in rules if r not in args.keep_rule]:
             without = replace(result, rules=[r for r in rules if r != rule])
             acc, frr, _ = mean_accuracy(trials, sets, without)
             print(f"without rule {rule}: mean accuracy {acc:.3f} (with: {kept:.3f}), FRR {frr:.3f}", flush=True)

@@ -1,51 +1,70 @@
-"""python -m evals.train_gate [--out FILE] [--hidden N] [--epochs N]
+"""python -m evals.train_gate [--reader [DIR] [--out-of-fold DIR:BATCH,...]] [--out FILE] [--hidden N]
 
 Trains the learned refusal gate (``answering.decision.GateModel``) on the
-training batches (``evals/train/*``, 4,000+ questions by writers who saw no
+training batches (``evals/train/*``, 5,000+ questions by writers who saw no
 code, a quarter of them near-misses written against a passage) and writes it
-into ``assistant/answering/weights.json`` (``gate_model``), or into ``--out``.
+into ``assistant/answering/weights.json`` (``gate_model``), or with
+``--reader`` into the reader's ``weights-reader.json``, or into ``--out``.
 
 1. *Data*: every question is asked through the real retrieval and ranking
    (history replayed as the eval runner replays it); its ranking becomes
    ``decision.gate_inputs`` and its label is "the sources answer it". The
-   questions refused before the gate (a name no source mentions, no words)
-   are left out, as the gate never sees them.
-2. *Model*: standardised inputs, one hidden layer of rectified units, a
+   questions refused before the gate (a name no source mentions, no words,
+   nothing on topic) are left out, as the gate never sees them.
+2. *With a reader* the inputs include its scores (``READER_GATE_INPUTS``). A
+   reader scores the questions it was trained on far more surely than new
+   ones, and a gate trained on such scores would trust it too much on a user's
+   folder. So a batch the reader was trained on is scored by an *out-of-fold*
+   reader trained without it (``--out-of-fold DIR:t01,t02``, trained with
+   ``python -m evals.train_reader --batches ...``), or left out.
+3. *Model*: standardised inputs, one hidden layer of rectified units, a
    logistic output; binary cross-entropy, AdamW, dropout, fixed seeds.
-3. *Choice*: after each epoch the dev splits (never a holdout) give the AUC of
+4. *Choice*: after each epoch the dev splits (never a holdout) give the AUC of
    answerable against unanswerable; the best epoch is kept. Its probability
    threshold is then chosen end to end by ``python -m evals.calibrate
-   --sweep-only --write``, as for the linear gate.
+   --sweep-only --write [--reader DIR]``, as for the linear gate.
 
 Run after ``evals.calibrate`` has fitted the ranker (the gate reads its
-logits). Seconds of training once the questions are asked (a few minutes);
-never in CI.
+logits). The rankings are cached under ``evals/out/gate-data/``; training
+itself takes seconds. Never in CI.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import re
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from assistant import Assistant, Settings
-from assistant.answering.decision import LEARNED_GATE_INPUTS, GateModel, Ranker, Weights, gate_inputs
+from assistant.answering.decision import (
+    LEARNED_GATE_INPUTS,
+    READER_GATE_INPUTS,
+    GateModel,
+    Ranker,
+    Weights,
+    gate_inputs,
+)
 from evals import reader_data
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-WEIGHTS = ROOT / "assistant" / "answering" / "weights.json"
+ANSWERING = ROOT / "assistant" / "answering"
+WEIGHTS = ANSWERING / "weights.json"
+CACHE = HERE / "out" / "gate-data"
 
 
-def rankings(source: reader_data.Source, bot: Assistant) -> tuple[np.ndarray, np.ndarray, list[str]]:
+def rankings(source: reader_data.Source, bot: Assistant,
+             inputs: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """(inputs, labels, categories) of every question of ``source`` that reaches the gate."""
-    import json
-
     xs, ys, cats = [], [], []
+    w = bot.ranker.weights
     for line in source.questions.read_text(encoding="utf-8").splitlines():
         if not line.strip():
             continue
@@ -57,10 +76,39 @@ def rankings(source: reader_data.Source, bot: Assistant) -> tuple[np.ndarray, np
         r = bot.retrieve(case["question"], history or None)
         if r.question.wordless or r.question.unknown_terms or not r.candidates:
             continue
-        xs.append(gate_inputs(r.candidates))
+        if max(c.dense for c in r.candidates) < w.min_dense or r.candidates[0].features["lexical_window"] < w.min_lexical:
+            continue  # refused as off topic before the gate
+        xs.append(gate_inputs(r.candidates, inputs))
         ys.append(0.0 if case.get("unanswerable") else 1.0)
         cats.append(case.get("category", ""))
-    return np.asarray(xs), np.asarray(ys), cats
+    return np.asarray(xs).reshape(len(xs), len(inputs)), np.asarray(ys), cats
+
+
+def trained_batches(folder: Path | None) -> set[str]:
+    """The training batches a reader was trained on (its ``reader.json``)."""
+    from assistant.answering.reader import ReaderInfo, default_folder
+
+    return set(ReaderInfo.load(folder or default_folder()).trained.get("batches", []))
+
+
+def readers_by_batch(main: Path | None, folds: list[str], batches: list[str], log) -> dict[str, Path | None]:  # noqa: ANN001
+    """Which reader scores each batch: an out-of-fold one if given, else the main one unless it was trained on it."""
+    chosen: dict[str, Path | None] = {}
+    for spec in folds:
+        folder, _, names = spec.partition(":")
+        seen = trained_batches(Path(folder))
+        for name in filter(None, names.split(",")):
+            if name in seen:
+                raise SystemExit(f"{folder} was trained on {name}: it cannot score it out of fold")
+            chosen[name] = Path(folder)
+    inside = trained_batches(main)
+    for name in batches:
+        if name not in chosen and name not in inside:
+            chosen[name] = main
+    left = [b for b in batches if b not in chosen]
+    if left:
+        log(f"left out (the reader was trained on them and no out-of-fold reader was given): {' '.join(left)}")
+    return chosen
 
 
 def auc(scores: np.ndarray, labels: np.ndarray) -> float:
@@ -112,48 +160,103 @@ def train(x: np.ndarray, y: np.ndarray, dev_x: np.ndarray, dev_y: np.ndarray, *,
     return best, history
 
 
+def cached_rankings(source: reader_data.Source, bot: Assistant, inputs: tuple[str, ...], key: str,
+                    cache: Path) -> tuple[np.ndarray, np.ndarray]:
+    """``rankings`` of ``source``, kept under ``cache`` per reader and weights (asking 5,000 questions takes minutes)."""
+    digest = hashlib.sha256(f"{key}|{json.dumps(bot.ranker.weights.to_dict(), sort_keys=True)}|{inputs}".encode())
+    path = cache / f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', source.name)}-{digest.hexdigest()[:12]}.npz"
+    if path.exists() and path.stat().st_mtime >= source.questions.stat().st_mtime:
+        with np.load(path) as f:
+            return f["x"], f["y"]
+    x, y, _ = rankings(source, bot, inputs)
+    cache.mkdir(parents=True, exist_ok=True)
+    np.savez(path, x=x, y=y)
+    return x, y
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--out", type=Path, default=WEIGHTS, help="weights file to write the gate into")
+    ap.add_argument("--out", type=Path, default=None, help="weights file to write the gate into")
+    ap.add_argument("--reader", nargs="?", const="", default=None, metavar="DIR",
+                    help="train the gate used with the trained reader (the shipped one, or the one in DIR)")
+    ap.add_argument("--out-of-fold", action="append", default=[], metavar="DIR:BATCH,...",
+                    help="score these training batches with the reader in DIR (trained without them)")
     ap.add_argument("--hidden", type=int, default=32)
     ap.add_argument("--epochs", type=int, default=40)
     ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--weight-decay", type=float, default=1e-3)
     ap.add_argument("--dropout", type=float, default=0.2)
     ap.add_argument("--seed", type=int, default=13)
+    ap.add_argument("--fraction", type=float, default=1.0, help="share of the training questions (learning curve)")
     ap.add_argument("--data-dir", type=Path, default=ROOT / "data-train", help="stores of the training folders")
+    ap.add_argument("--cache", type=Path, default=CACHE, help="where the questions' rankings are kept")
     args = ap.parse_args(argv)
     started = time.perf_counter()
 
     def log(msg: str) -> None:
         print(f"[{time.perf_counter() - started:6.0f}s] {msg}", file=sys.stderr, flush=True)
 
-    base = Weights.load(args.out) if args.out.exists() else Weights.load()
+    with_reader = args.reader is not None
+    main_dir = Path(args.reader) if args.reader else None
+    if with_reader:
+        local = main_dir / "weights-reader.json" if main_dir else None
+        out = args.out or (local if local else ANSWERING / "weights-reader.json")
+        base = Weights.load(local) if local and local.exists() else Weights.load(reader=True)
+        inputs = READER_GATE_INPUTS
+    else:
+        out = args.out or WEIGHTS
+        base = Weights.load(out) if out.exists() else Weights.load()
+        inputs = LEARNED_GATE_INPUTS
     ranker_weights = Weights(**{**base.to_dict(), "gate_model": {}})  # history replays decide with the linear gate
+    train_src = reader_data.train_sources()
+    scorer: dict[str, Path | None] = {}
+    if with_reader:
+        scorer = readers_by_batch(main_dir, args.out_of_fold, [s.name for s in train_src], log)
+        train_src = [s for s in train_src if s.name in scorer]
+    readers: dict[Any, Any] = {}
+
+    def reader_for(folder: Path | None) -> Any:
+        from assistant.answering.reader import Reader
+
+        if folder not in readers:
+            readers[folder] = Reader(folder)
+        return readers[folder]
+
     embedder = None
     parts: dict[str, list] = {"train": [], "dev": []}
-    for source in reader_data.train_sources() + reader_data.dev_sources():
+    for source in train_src + reader_data.dev_sources():
+        folder = scorer.get(source.name, main_dir)
+        reader = reader_for(folder) if with_reader else None
         settings = Settings(data_dir=args.data_dir / re.sub(r"[^A-Za-z0-9_.-]+", "_", source.name),
                             knowledge_dir=source.knowledge, reader=False)
-        bot = Assistant(settings, embedder=embedder, ranker=Ranker(ranker_weights))
+        bot = Assistant(settings, embedder=embedder, ranker=Ranker(ranker_weights, reader=reader))
         embedder = bot.embedder
-        x, y, _ = rankings(source, bot)
+        x, y = cached_rankings(source, bot, inputs, str(folder.resolve() if folder else "shipped") if with_reader
+                               else "", args.cache)
         parts[source.split].append((x, y))
-        log(f"{source.name}: {len(y)} questions reach the gate, {int((y == 0).sum())} unanswerable")
+        by = f" (reader {folder or 'shipped'})" if with_reader else ""
+        log(f"{source.name}: {len(y)} questions reach the gate, {int((y == 0).sum())} unanswerable{by}")
         bot.store.close()
     x, y = (np.concatenate([p[i] for p in parts["train"]]) for i in (0, 1))
     dx, dy = (np.concatenate([p[i] for p in parts["dev"]]) for i in (0, 1))
+    if args.fraction < 1.0:
+        keep = np.random.default_rng(args.seed).permutation(len(y))[: round(len(y) * args.fraction)]
+        x, y = x[np.sort(keep)], y[np.sort(keep)]
     log(f"training on {len(y)} questions ({int((y == 0).sum())} unanswerable), choosing on {len(dy)} dev questions")
     model, history = train(x, y, dx, dy, hidden=args.hidden, epochs=args.epochs, lr=args.lr,
                            weight_decay=args.weight_decay, dropout=args.dropout, seed=args.seed, log=log)
+    model = GateModel(model.mean, model.scale, model.w1, model.b1, model.w2, model.b2, inputs)
     best = max(history, key=lambda m: m["dev_auc"])
+    folds = "".join(f"; {spec.partition(':')[2]} scored by a reader trained on "
+                    f"{','.join(sorted(trained_batches(Path(spec.partition(':')[0]))))}" for spec in args.out_of_fold)
     notes = dict(base.notes, gate_model=(
-        f"python -m evals.train_gate: {len(LEARNED_GATE_INPUTS)} inputs, {args.hidden} hidden units, trained on "
-        f"{len(y)} training-batch questions, epoch {best['epoch']} of {args.epochs} chosen by dev AUC "
+        f"python -m evals.train_gate: {len(inputs)} inputs, {args.hidden} hidden units, trained on "
+        f"{len(y)} training-batch questions{folds}, epoch {best['epoch']} of {args.epochs} chosen by dev AUC "
         f"{best['dev_auc']:.3f} (train {best['train_auc']:.3f})"))
-    out = Weights(**{**base.to_dict(), "gate_model": model.to_dict(), "notes": notes})
-    out.save(args.out)
-    log(f"wrote the gate into {args.out}; now choose its threshold: python -m evals.calibrate --sweep-only --write")
+    result = Weights(**{**base.to_dict(), "gate_model": model.to_dict(), "notes": notes})
+    result.save(out)
+    again = f" --reader {args.reader}" if args.reader else (" --reader" if with_reader else "")
+    log(f"wrote the gate into {out}; now choose its threshold: python -m evals.calibrate --sweep-only --write{again}")
     return 0
 
 

@@ -78,6 +78,16 @@ def test_two_swapped_letters_are_one_typo_but_a_different_word_is_not():
     assert not near_word("abcdef", ["badcfe"])  # two swaps are two typos
 
 
+def test_the_reader_reads_a_misspelt_name_as_the_sources_spell_it_and_nothing_else_changes():
+    from assistant.text import mend_typos
+
+    source = "Prime Minister Fumio Kishida left India for Poland; Mitsubishi kept its Sakhalin-2 stake."
+    assert mend_typos("Why did Kishda leave Inda for Polnad?", source) == "Why did Kishida leave Inda for Poland?"
+    # a word the source has, a short word, another word (not one typo away) and a figure stay as asked
+    same = "Did Mitsui keep Sakhalin-1 stakes in Austria?"
+    assert mend_typos(same, source) == same
+
+
 def test_an_acronym_counts_as_named_when_a_source_spells_it_out():
     from assistant.answering.question import in_corpus, key_terms
     from assistant.index.lexical import LexicalIndex

@@ -10,7 +10,15 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from assistant.answering.decision import LEARNED_GATE_INPUTS, LONE_MARGIN, GateModel, Ranker, Weights, gate_inputs
+from assistant.answering.decision import (
+    LEARNED_GATE_INPUTS,
+    LONE_MARGIN,
+    READER_GATE_INPUTS,
+    GateModel,
+    Ranker,
+    Weights,
+    gate_inputs,
+)
 from assistant.answering.evidence import FEATURES
 from assistant.answering.question import analyse
 from assistant.types import Candidate, Retrieval, ScoredPassage
@@ -40,6 +48,25 @@ def test_inputs_are_the_ranking_confidence_then_both_candidates_features():
     assert x[LEARNED_GATE_INPUTS.index("top.dense")] == pytest.approx(0.9)
     assert x[LEARNED_GATE_INPUTS.index("second.dense")] == pytest.approx(0.1)
     assert gate_inputs([top])[1] == LONE_MARGIN  # a lone candidate is far ahead of any runner-up
+
+
+def test_with_a_reader_it_also_reads_the_readers_scores_and_a_candidate_not_read_counts_0():
+    top, second = _candidate("Japan pledged 5.5 billion dollars.", 4.0, 0.7, 0.9), _candidate("Other.", 1.5, 0.2, 0.1)
+    top.features |= {"reader": 2.0, "reader_margin": 3.0, "cheap": 5.0}
+    x = gate_inputs([top, second], READER_GATE_INPUTS)
+    assert len(x) == len(READER_GATE_INPUTS)
+    assert x[: len(LEARNED_GATE_INPUTS)].tolist() == gate_inputs([top, second]).tolist()
+    assert x[len(LEARNED_GATE_INPUTS):].tolist() == [2.0, 3.0, 5.0, 0.0]
+
+
+def test_a_gate_that_reads_a_readers_scores_needs_the_reader():
+    d = len(READER_GATE_INPUTS)
+    m = GateModel(np.zeros(d), np.ones(d), np.zeros((1, d)), np.zeros(1), np.ones(1), 0.0, READER_GATE_INPUTS)
+    assert GateModel.from_dict(m.to_dict()).inputs == READER_GATE_INPUTS
+    with pytest.raises(ValueError, match="reader_top is 0"):
+        Ranker(replace(Weights.load(), gate_model=m.to_dict()))
+    with pytest.raises(ValueError, match="pass the reader"):  # the reader's scores are made when ranking
+        Ranker(replace(Weights.load(reader=True), gate_model=m.to_dict())).rank(None, [])
 
 
 def test_the_network_is_standardise_relu_linear():

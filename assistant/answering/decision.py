@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from ..text import mend_typos
 from ..tuning import DEFAULT_TUNING, Tuning
 from ..types import Candidate, Retrieval
 from .evidence import FEATURES
@@ -50,6 +51,9 @@ RERANK_FEATURES = ("cheap", "reader")
 # question's words but not its key terms)
 LEARNED_GATE_INPUTS = ("top_logit", "margin", "share",
                        *(f"top.{n}" for n in FEATURES[1:]), *(f"second.{n}" for n in FEATURES[1:]))
+# …and with a reader, also what the reader made of the best candidate (its logit, its lead over the next candidate
+# read, the cheap ranker's logit it was mixed with) and of the runner-up
+READER_GATE_INPUTS = (*LEARNED_GATE_INPUTS, "top.reader", "top.reader_margin", "top.cheap", "second.reader")
 LONE_MARGIN = 5.0  # the margin of a ranking with a single candidate: far ahead of any runner-up
 
 # every step of ``Ranker.decide``, in order; each but the last refuses
@@ -145,13 +149,16 @@ def sigmoid(x: float) -> float:
     return 1.0 / (1.0 + math.exp(-max(min(x, 30.0), -30.0)))
 
 
-def gate_inputs(ranked: list[Candidate]) -> np.ndarray:
-    """The learned gate's inputs (``LEARNED_GATE_INPUTS``) for a ranking, best candidate first."""
+def gate_inputs(ranked: list[Candidate], names: tuple[str, ...] = LEARNED_GATE_INPUTS) -> np.ndarray:
+    """The learned gate's inputs ``names`` (``LEARNED_GATE_INPUTS`` or ``READER_GATE_INPUTS``) for a ranking, best
+    candidate first; a feature a candidate lacks (a reader's, for one the reader did not read) counts 0."""
     top = ranked[0]
     second = ranked[1] if len(ranked) > 1 else top
-    margin = top.logit - second.logit if len(ranked) > 1 else LONE_MARGIN
-    return np.array([top.logit, margin, top.score, *(top.features[n] for n in FEATURES[1:]),
-                     *(second.features[n] for n in FEATURES[1:])], dtype=np.float64)
+    whole = {"top_logit": top.logit, "margin": top.logit - second.logit if len(ranked) > 1 else LONE_MARGIN,
+             "share": top.score}
+    pick = {"top": top, "second": second}
+    return np.array([whole[n] if n in whole else pick[n.split(".", 1)[0]].features.get(n.split(".", 1)[1], 0.0)
+                     for n in names], dtype=np.float64)
 
 
 @dataclass(frozen=True)
@@ -171,19 +178,21 @@ class GateModel:
     b1: np.ndarray
     w2: np.ndarray  # hidden
     b2: float
+    inputs: tuple[str, ...] = LEARNED_GATE_INPUTS  # what ``gate_inputs`` feeds it, in order
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> GateModel:
-        if list(d.get("inputs", [])) != list(LEARNED_GATE_INPUTS):
+        inputs = tuple(d.get("inputs", []))
+        if inputs not in (LEARNED_GATE_INPUTS, READER_GATE_INPUTS):
             raise ValueError("The learned gate was trained on other inputs: retrain it (python -m evals.train_gate).")
         arr = {k: np.asarray(d[k], dtype=np.float64) for k in ("mean", "scale", "w1", "b1", "w2")}
-        return cls(arr["mean"], arr["scale"], arr["w1"], arr["b1"], arr["w2"], float(d["b2"]))
+        return cls(arr["mean"], arr["scale"], arr["w1"], arr["b1"], arr["w2"], float(d["b2"]), inputs)
 
     def to_dict(self) -> dict[str, Any]:
         def r(a: np.ndarray) -> Any:
             return np.round(a, 6).tolist()
 
-        return {"inputs": list(LEARNED_GATE_INPUTS), "mean": r(self.mean), "scale": r(self.scale), "w1": r(self.w1),
+        return {"inputs": list(self.inputs), "mean": r(self.mean), "scale": r(self.scale), "w1": r(self.w1),
                 "b1": r(self.b1), "w2": r(self.w2), "b2": round(self.b2, 6)}
 
     def logit(self, x: np.ndarray) -> float:
@@ -212,6 +221,9 @@ class Ranker:
         self._ranker = self.weights.ranker_vector()
         self._gate = self.weights.gate_vector()
         self.gate_model = GateModel.from_dict(self.weights.gate_model) if self.weights.gate_model else None
+        if self.gate_model is not None and "top.reader" in self.gate_model.inputs and not self.weights.reader_top:
+            raise ValueError("This learned gate reads a reader's scores, but these weights use no reader "
+                             "(reader_top is 0): retrain it (python -m evals.train_gate).")
         self.margins = Margins.of(self.weights.second_margin, self.weights.next_margin, tuning,
                                   own_reason="own_reason" in self.weights.rules)
 
@@ -241,7 +253,8 @@ class Ranker:
         """
         candidates.sort(key=lambda c: -c.logit)
         top = candidates[: self.weights.reader_top]
-        scores = [float(v) for v in self.reader.score(q.standalone, top)]
+        seen = " ".join(dict.fromkeys(t for c in top for t in (c.passage.title, c.text)))
+        scores = [float(v) for v in self.reader.score(mend_typos(q.standalone, seen), top)]
         floor = min(scores)
         read = dict(zip(map(id, top), scores))
         mix = self.weights.rerank
@@ -267,7 +280,7 @@ class Ranker:
         if max(c.dense for c in r.candidates) < w.min_dense or top.features["lexical_window"] < w.min_lexical:
             return 0.0, "off_topic"
         if self.gate_model is not None:
-            prob = sigmoid(self.gate_model.logit(gate_inputs(r.candidates)))
+            prob = sigmoid(self.gate_model.logit(gate_inputs(r.candidates, self.gate_model.inputs)))
         else:
             prob = sigmoid(float(gate_features(top) @ self._gate))
         return prob, ("unlikely" if prob < w.min_prob else "answer")
