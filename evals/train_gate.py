@@ -162,8 +162,10 @@ def train(x: np.ndarray, y: np.ndarray, dev_x: np.ndarray, dev_y: np.ndarray, *,
 
 def cached_rankings(source: reader_data.Source, bot: Assistant, inputs: tuple[str, ...], key: str,
                     cache: Path) -> tuple[np.ndarray, np.ndarray]:
-    """``rankings`` of ``source``, kept under ``cache`` per reader and weights (asking 5,000 questions takes minutes)."""
-    digest = hashlib.sha256(f"{key}|{json.dumps(bot.ranker.weights.to_dict(), sort_keys=True)}|{inputs}".encode())
+    """``rankings`` of ``source``, kept under ``cache`` per reader, weights and answer-path code (asking 5,000
+    questions takes minutes; a changed feature must not be read from an old ranking)."""
+    code = b"".join(f.read_bytes() for f in sorted((ROOT / "assistant").rglob("*.py")))
+    digest = hashlib.sha256(f"{key}|{json.dumps(bot.ranker.weights.to_dict(), sort_keys=True)}|{inputs}".encode() + code)
     path = cache / f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', source.name)}-{digest.hexdigest()[:12]}.npz"
     if path.exists() and path.stat().st_mtime >= source.questions.stat().st_mtime:
         with np.load(path) as f:
