@@ -37,6 +37,7 @@ import json
 import re
 import sys
 import time
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -60,11 +61,9 @@ WEIGHTS = ANSWERING / "weights.json"
 CACHE = HERE / "out" / "gate-data"
 
 
-def rankings(source: reader_data.Source, bot: Assistant,
-             inputs: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """(inputs, labels, categories) of every question of ``source`` that reaches the gate."""
-    xs, ys, cats = [], [], []
-    w = bot.ranker.weights
+def rankings(source: reader_data.Source, bot: Assistant, inputs: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """(inputs, labels) of every question of ``source`` that reaches the gate."""
+    xs, ys = [], []
     for line in source.questions.read_text(encoding="utf-8").splitlines():
         if not line.strip():
             continue
@@ -74,14 +73,11 @@ def rankings(source: reader_data.Source, bot: Assistant,
             prior = bot.ask(turn["content"], history=list(history))
             history += [{"role": "user", "content": turn["content"]}, {"role": "assistant", "content": prior.text}]
         r = bot.retrieve(case["question"], history or None)
-        if r.question.wordless or r.question.unknown_terms or not r.candidates:
-            continue
-        if max(c.dense for c in r.candidates) < w.min_dense or r.candidates[0].features["lexical_window"] < w.min_lexical:
-            continue  # refused as off topic before the gate
+        if bot.ranker.gate(r)[1] not in ("unlikely", "answer"):
+            continue  # refused before the gate is asked (no words, an unknown name, nothing on topic)
         xs.append(gate_inputs(r.candidates, inputs))
         ys.append(0.0 if case.get("unanswerable") else 1.0)
-        cats.append(case.get("category", ""))
-    return np.asarray(xs).reshape(len(xs), len(inputs)), np.asarray(ys), cats
+    return np.asarray(xs).reshape(len(xs), len(inputs)), np.asarray(ys)
 
 
 def trained_batches(folder: Path | None) -> set[str]:
@@ -160,17 +156,22 @@ def train(x: np.ndarray, y: np.ndarray, dev_x: np.ndarray, dev_y: np.ndarray, *,
     return best, history
 
 
+@lru_cache(maxsize=1)
+def _answer_path_code() -> bytes:
+    return b"".join(f.read_bytes() for f in sorted((ROOT / "assistant").rglob("*.py")))
+
+
 def cached_rankings(source: reader_data.Source, bot: Assistant, inputs: tuple[str, ...], key: str,
                     cache: Path) -> tuple[np.ndarray, np.ndarray]:
     """``rankings`` of ``source``, kept under ``cache`` per reader, weights and answer-path code (asking 5,000
     questions takes minutes; a changed feature must not be read from an old ranking)."""
-    code = b"".join(f.read_bytes() for f in sorted((ROOT / "assistant").rglob("*.py")))
-    digest = hashlib.sha256(f"{key}|{json.dumps(bot.ranker.weights.to_dict(), sort_keys=True)}|{inputs}".encode() + code)
+    digest = hashlib.sha256(f"{key}|{json.dumps(bot.ranker.weights.to_dict(), sort_keys=True)}|{inputs}".encode()
+                            + _answer_path_code())
     path = cache / f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', source.name)}-{digest.hexdigest()[:12]}.npz"
     if path.exists() and path.stat().st_mtime >= source.questions.stat().st_mtime:
         with np.load(path) as f:
             return f["x"], f["y"]
-    x, y, _ = rankings(source, bot, inputs)
+    x, y = rankings(source, bot, inputs)
     cache.mkdir(parents=True, exist_ok=True)
     np.savez(path, x=x, y=y)
     return x, y

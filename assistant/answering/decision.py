@@ -157,8 +157,14 @@ def gate_inputs(ranked: list[Candidate], names: tuple[str, ...] = LEARNED_GATE_I
     whole = {"top_logit": top.logit, "margin": top.logit - second.logit if len(ranked) > 1 else LONE_MARGIN,
              "share": top.score}
     pick = {"top": top, "second": second}
-    return np.array([whole[n] if n in whole else pick[n.split(".", 1)[0]].features.get(n.split(".", 1)[1], 0.0)
-                     for n in names], dtype=np.float64)
+
+    def value(name: str) -> float:
+        if name in whole:
+            return whole[name]
+        which, _, feature = name.partition(".")
+        return pick[which].features.get(feature, 0.0)
+
+    return np.array([value(n) for n in names], dtype=np.float64)
 
 
 @dataclass(frozen=True)
