@@ -37,7 +37,7 @@ STOPWORDS = frozenset(
 ALIAS_GROUPS = [
     ["US", "U.S.", "USA", "United States", "America", "American", "Americans"],
     ["UK", "U.K.", "United Kingdom", "Britain", "British"],
-    ["EU", "European Union"],
+    ["EU", "European Union", "Brussels"],
     ["UN", "United Nations"],
     ["PM", "Prime Minister"],
     ["USSR", "Soviet Union", "Soviet"],
@@ -62,6 +62,12 @@ ALIAS_GROUPS = [
     ["Aug", "August"], ["Sep", "Sept", "September"], ["Oct", "October"], ["Nov", "November"], ["Dec", "December"],
     ["percent", "per cent", "%"],
 ]
+
+# abbreviations of common nouns, not names: a question that says "CEO" or "TV" where the document writes "chief
+# executive" or "television" names nothing the sources lack (``question.analyse``: ``unknown_terms``)
+GENERIC_ACRONYMS = frozenset(
+    """ceo cfo coo cto cio md tv ev evs gw gwh mw mwh kw kwh tw twh id gdp gnp vat ai it pr hq ipo ceos mp mps mep
+    meps pm mou mous faq q1 q2 q3 q4 h1 h2 fy nb ps am pm dna rna hiv covid tb""".split())
 
 # -- what a question asks for (``question.answer_type`` reads them on the lower-cased question)
 
@@ -104,8 +110,14 @@ ASKS_LIST = re.compile(
     r"equipment|sanctions|support|help|aid|assistance|categories|conditions|commitments)\b|\bwhat else\b",
     re.I,
 )
-DOCUMENT_NOUN = (r"(?:doc|document|article|report|source|brief|briefing|story|piece|paper|text|file|analysis|explainer|"
-                  r"release|press release|feature|wire|publication|outlet|transcript|digest|pdf|page)s?")
+# every kind of document a folder holds (news, releases, explainers, FAQs, speeches, transcripts, minutes, opinion,
+# timelines…), with the words writers put before some of them ("news story", "meeting minutes", "opinion piece")
+DOCUMENT_NOUN = (r"(?:(?:news|media|press|opinion|meeting|board|council|committee|policy|fact|research|annual|"
+                 r"government|official|newspaper|magazine|blog|web|podcast|interview|briefing) )?"
+                 r"(?:doc|document|article|report|source|brief|briefing|story|piece|paper|text|file|analysis|explainer|"
+                 r"release|feature|wire|publication|outlet|transcript|digest|pdf|page|faq|summary|summarie|minute|guide|"
+                 r"timeline|speech|speeche|interview|column|editorial|op-ed|memo|bulletin|newsletter|sheet|factsheet|"
+                 r"overview|q&a|qa|notice|blog|note)s?")
 ASKS_DOCUMENT = re.compile(
     rf"\b(which|what) {DOCUMENT_NOUN}\b|\bin which {DOCUMENT_NOUN}\b|"
     r"\bwhere (can|could|do|would|should) (i|we|you) (read|find|see)\b",
@@ -180,6 +192,9 @@ YEAR = re.compile(r"\b(1[89]\d\d|20\d\d)\b")
 MONTH = re.compile(r"\b(Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|"
                     r"Sep(?:t|tember)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\b")
 ORDINAL = re.compile(r"\b(first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|eleventh|twelfth)\b", re.I)
+# a year named relative to when the document was written ("this year" in a 2023 report is 2023)
+RELATIVE_YEAR = re.compile(r"\b(this|last|next)\s+year\b", re.I)
+RELATIVE_OFFSET = {"this": 0, "last": -1, "next": 1}
 
 # -- the span that answers a how-much / how-many / when / who question (``spans.asked_span``)
 

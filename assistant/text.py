@@ -160,9 +160,35 @@ def clean_question(question: str) -> str:
 
 
 @lru_cache(maxsize=1)
+def country_groups() -> list[list[str]]:
+    """Each country's name, demonym, capital and spelled-out codes (countryinfo's data): "Danish" names Denmark,
+    "Ottawa" Canada's government, "UAE" the United Arab Emirates.
+
+    Why a package: a question that says "Chilean voters" about a document on Chile would otherwise be refused as
+    naming something no source mentions; 250 countries are general knowledge, not a list to keep by hand. Two- and
+    three-letter ISO codes are left out ("CAN", "ARE" are words), and so are other spellings ("Island" is Iceland's).
+    """
+    from countryinfo import all_countries
+
+    groups = []
+    for c in all_countries():
+        try:
+            name, demonym, capital, alts, iso = c.name(), c.demonym(), c.capital(), c.alt_spellings(), c.iso()
+        except Exception:  # noqa: BLE001 - an entry the package holds incomplete is skipped
+            continue
+        codes = {str(v) for v in (iso or {}).values()}
+        capitals = capital if isinstance(capital, list) else [capital]  # a few countries have several
+        group = [x for x in (name, demonym, *(str(c or "").split(" D.C.")[0] for c in capitals)) if x]
+        group += [a for a in alts or [] if a.isascii() and a.isupper() and len(a) >= 3 and a not in codes]
+        if len(group) > 1:
+            groups.append(group)
+    return groups
+
+
+@lru_cache(maxsize=1)
 def _alias_index() -> dict[tuple[str, ...], list[tuple[str, ...]]]:
     index: dict[tuple[str, ...], list[tuple[str, ...]]] = {}
-    for group in ALIAS_GROUPS:
+    for group in [*ALIAS_GROUPS, *country_groups()]:
         stems = [tuple(terms(name)) for name in group]
         for s in stems:
             if s:

@@ -13,11 +13,12 @@ from pathlib import Path
 import pytest
 
 from assistant.answering.extractive import tidy
-from assistant.answering.question import answer_type, key_terms
-from assistant.answering.spans import Asked, asked_span, conflicts, slots
+from assistant.answering.question import analyse, answer_type, key_terms
+from assistant.answering.spans import Asked, asked_span, conflicts, implied_years, slots
 from assistant.text import clean_question, words
 from ingest.loaders import load_source, reflow_pdf_pages
 from ingest.splitter import BODY, HEADING, META, line_kind, split_passages
+from tests._doubles import AnyCorpus
 
 
 @pytest.mark.parametrize(
@@ -233,8 +234,58 @@ def test_a_changed_year_month_or_ordinal_is_a_conflict():
     assert not conflicts(slots("in 2022"), slots("Japan acted quickly."))
 
 
+def test_this_last_and_next_year_count_from_when_the_document_was_written():
+    hosts = "Japan holds the G7 presidency this year and will host the summit in Hiroshima in May."
+    assert implied_years(hosts, 2023) == {"2023"}
+    assert conflicts(slots("in May 2021"), (implied_years(hosts, 2023), *slots(hosts)[1:]))
+    assert not conflicts(slots("in May 2023"), (implied_years(hosts, 2023), *slots(hosts)[1:]))
+    assert implied_years("Exports fell last year and will recover next year.", 2024) == {"2023", "2025"}
+    assert implied_years("The 16–17 April survey found 73.7%.", 2024) == set()  # a month alone is not resolved
+    assert implied_years("This year's budget, unlike 2022's, …", 2023) == set()  # a named year is what it states
+    assert implied_years(hosts, None) == set()  # an undated document
+
+
 def test_tidy_drops_markup_and_linking_words_but_not_meaning():
     assert tidy("- **12 May 2022** — The ban took effect.") == "12 May 2022 — The ban took effect."
     assert tidy("In addition, Japan has taken in about 2,000 Ukrainians.") == \
         "Japan has taken in about 2,000 Ukrainians."
     assert tidy("For one, Japanese society came out in support.") == "Japanese society came out in support."
+
+
+@pytest.mark.parametrize("question", [
+    "Which FAQ explains the 1984 zone agreement?",
+    "which timeline says the NATO office idea goes back to 2007",
+    "Which meeting minutes record the vote?",
+    "Which opinion piece argues for a review?",
+    "In which news story is the summit mentioned?",
+    "Which Q&A explains the rate cut?",
+    "Which press release sets out the tax cap?",
+])
+def test_every_kind_of_document_can_be_asked_for(question):
+    assert analyse(question, question, AnyCorpus()).which_document
+
+
+@pytest.mark.parametrize("question", [
+    "Which post did Kishida hold in 2021?",
+    "Which artillery piece did Japan refuse to send?",
+    "What share of respondents backed the sanctions?",
+])
+def test_a_question_about_something_else_is_not_a_which_document_question(question):
+    assert not analyse(question, question, AnyCorpus()).which_document
+
+
+def test_a_demonym_a_capital_a_mixed_case_acronym_or_a_common_abbreviation_is_not_an_unknown_name():
+    from assistant.index.lexical import LexicalIndex
+
+    text = ("Chile held a referendum on a new constitution in 2022. Canada's government objected. "
+            "The Bank of England raised rates again. The chief executive of Volvo resigned in March.")
+    corpus = LexicalIndex.build([("p1", text, "a.txt", "A")])
+
+    def unknown(question: str) -> tuple[str, ...]:
+        return analyse(question, question, corpus).unknown_terms
+
+    assert unknown("What share of Chilean voters rejected the draft?") == ()  # countryinfo: Chile's demonym
+    assert unknown("Why did Ottawa object?") == ()  # Canada's capital speaks for its government
+    assert unknown("How many rate hikes did the BoE make?") == ()  # spelled out as "Bank of England"
+    assert unknown("When did Volvo's CEO resign?") == ()  # an abbreviation of common nouns
+    assert unknown("What share of Peruvian voters rejected the draft?") == ("Peruvian",)  # Peru is not named

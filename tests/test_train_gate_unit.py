@@ -54,3 +54,38 @@ def test_training_keeps_the_epoch_that_separates_dev_best_and_numpy_computes_wha
     logits = np.array([model.logit(row) for row in dx])
     assert best["dev_auc"] > 0.95
     assert auc(logits, dy) == pytest.approx(best["dev_auc"], abs=0.005)  # float64 numpy, float32 torch
+
+
+def test_the_capped_threshold_refuses_no_more_answerable_questions_than_the_cap():
+    import numpy as np
+
+    from evals.train_gate import capped_threshold
+
+    rng = np.random.default_rng(5)
+    labels = np.r_[np.ones(1000), np.zeros(300)]
+    scores = np.r_[rng.beta(5, 2, 1000), rng.beta(2, 5, 300)]
+    for rate in (0.0, 0.05, 0.10, 0.30):
+        t = capped_threshold(scores, labels, rate)
+        assert (scores[labels == 1] < t).mean() <= rate
+        assert (scores[labels == 1] < t + 0.02).mean() > rate - 0.01  # …and is not needlessly low
+    assert capped_threshold(scores, labels, 0.10) < capped_threshold(scores, labels, 0.30)
+
+
+def test_the_linear_gate_reads_its_features_from_the_learned_gates_inputs():
+    import numpy as np
+
+    from assistant.answering.decision import READER_GATE_INPUTS, Weights, gate_features, gate_inputs, sigmoid
+    from assistant.answering.evidence import FEATURES
+    from assistant.types import Candidate, ScoredPassage
+    from evals.train_gate import linear_gate_probs
+
+    rng = np.random.default_rng(2)
+    passage = ScoredPassage(id="p", text="x", source="s", title="t", start=0, end=1, sentences=[(0, 1)])
+    ranked = []
+    for logit in (3.0, 1.0):
+        names = (*FEATURES, "reader", "reader_margin", "cheap")
+        ranked.append(Candidate(passage, 0, 1, "x", features={n: float(rng.normal()) for n in names}, logit=logit))
+    weights = Weights.load(reader=True)
+    x = gate_inputs(ranked, READER_GATE_INPUTS)[None, :]
+    expected = sigmoid(float(gate_features(ranked[0]) @ weights.gate_vector()))
+    assert linear_gate_probs(x, READER_GATE_INPUTS, weights)[0] == pytest.approx(expected)

@@ -24,7 +24,7 @@ from .. import lexicon as lx
 from ..text import terms
 from ..types import Candidate, ScoredPassage
 from .question import Question
-from .spans import asked_span, conflicts, slots
+from .spans import asked_span, conflicts, implied_years, slots
 
 # every feature a candidate has; ``decision.Ranker`` weighs them by these names
 FEATURES = (
@@ -103,6 +103,7 @@ def candidates(q: Question, passages: list[ScoredPassage], qvec: np.ndarray,
         # holds a figure, date or name of the asked kind that the question does not already say
         holds = {i: bool(asked_span(q.asked, texts[i])) for i in body}
         other = other_year(q.slots[0], p)
+        written = int(p.date[:4]) if p.date[:4].isdigit() else None
         for i in body:
             vec = vecs[i]
             dense = float(np.dot(vec, qvec)) if vec is not None else p.dense
@@ -114,7 +115,10 @@ def candidates(q: Question, passages: list[ScoredPassage], qvec: np.ndarray,
             match = holds[i]
             match_window = any(holds[j] for j in window)
             lexical_window = coverage(q, w_stems)
-            stated = slots(" ".join(texts[j] for j in window) + "\n" + p.section)
+            window_text = " ".join(texts[j] for j in window)
+            stated = slots(window_text + "\n" + p.section)
+            if q.slots[0] and not stated[0]:
+                stated = (implied_years(window_text, written), *stated[1:])
             features = {
                 "bias": 1.0,
                 "dense": dense,

@@ -146,7 +146,9 @@ def in_corpus(term: KeyTerm, corpus: Corpus) -> bool:
     vocab = corpus.vocab
     if any(all(s in vocab for s in alt) for alt in term.alternatives()):
         return True
-    spelled_out = {w.lower() for w in term.text.split() if w.isupper() and w.isalpha()} & corpus.acronyms
+    # "JBIC", "BoE" (Bank of England), "NGOs": a word of two or more capitals may be an acronym the corpus spells out
+    shapes = {w[:-1] if w.endswith("s") and w[:-1].isupper() else w for w in term.text.split() if w.isalpha()}
+    spelled_out = {w.lower() for w in shapes if sum(ch.isupper() for ch in w) >= 2} & corpus.acronyms
     return all(
         s in vocab or s in spelled_out or any(all(w in vocab for w in a) for a in aliases([s])) or corpus.near(s)
         for s in term.stems
@@ -195,7 +197,8 @@ def analyse(question: str, standalone: str, corpus: Corpus) -> Question:
     topic = {t: w for t, w in weights.items() if t in own_terms and t not in named}
     keys = [k for k in keys if k.kind in ("name", "number", "ordinal")]
     key_weights = [sum(corpus.idf(t) for t in k.stems) / len(k.stems) for k in keys]
-    unknown = tuple(k.text for k in own if k.kind in ("name", "number", "year") and not in_corpus(k, corpus))
+    unknown = tuple(k.text for k in own if k.kind in ("name", "number", "year") and not in_corpus(k, corpus)
+                    and not (k.kind == "name" and k.text.lower().replace(".", "") in lx.GENERIC_ACRONYMS))
     kind = answer_type(question)
     return Question(
         text=question, standalone=standalone, kind=kind, asked=Asked.read(kind, standalone),

@@ -49,6 +49,19 @@ def slots(text: str) -> Slots:
     return (frozenset(lx.YEAR.findall(text)), months, frozenset(m.lower() for m in lx.ORDINAL.findall(text)))
 
 
+def implied_years(text: str, written: int | None) -> frozenset[str]:
+    """The years ``text`` names relative to when its document was written: "this year" in a 2023 report is 2023.
+
+    Why: a near-miss that changes the year ("… in Hiroshima in May 2021?") would otherwise find
+    "Japan holds the G7 presidency this year and will host the summit in Hiroshima in May" free of
+    conflict and answer with it. A month alone is not resolved: reports name past months of other years without
+    the year ("the 16–17 April survey" in a 2024 analysis of 2022), and guessing refused those.
+    """
+    if not written or lx.YEAR.search(text):
+        return frozenset()
+    return frozenset(str(written + lx.RELATIVE_OFFSET[m.group(1).lower()]) for m in lx.RELATIVE_YEAR.finditer(text))
+
+
 def conflicts(asked: Slots, stated: Slots) -> bool:
     """True when the evidence states a year, month or ordinal of its own and none of the question's.
 
