@@ -278,7 +278,8 @@ def test_a_demonym_a_capital_a_mixed_case_acronym_or_a_common_abbreviation_is_no
     from assistant.index.lexical import LexicalIndex
 
     text = ("Chile held a referendum on a new constitution in 2022. Canada's government objected. "
-            "The Bank of England raised rates again. The chief executive of Volvo resigned in March.")
+            "The Bank of England raised rates again. The chief executive of Volvo resigned in March. "
+            "Teachers in Los Angeles struck for a week.")
     corpus = LexicalIndex.build([("p1", text, "a.txt", "A")])
 
     def unknown(question: str) -> tuple[str, ...]:
@@ -288,4 +289,13 @@ def test_a_demonym_a_capital_a_mixed_case_acronym_or_a_common_abbreviation_is_no
     assert unknown("Why did Ottawa object?") == ()  # Canada's capital speaks for its government
     assert unknown("How many rate hikes did the BoE make?") == ()  # spelled out as "Bank of England"
     assert unknown("When did Volvo's CEO resign?") == ()  # an abbreviation of common nouns
+    assert unknown("How long did LA teachers strike?") == ()  # a two-word name's initials
     assert unknown("What share of Peruvian voters rejected the draft?") == ("Peruvian",)  # Peru is not named
+
+
+def test_two_letter_acronyms_come_only_from_two_word_names():
+    from assistant.index.lexical import acronyms_of
+
+    found = acronyms_of("Teachers in Los Angeles struck, and the Japan Bank for International Cooperation lent.")
+    assert "la" in found and "jbic" in found
+    assert not {"jb", "ic", "bi"} & found  # inside a longer name two letters match by chance

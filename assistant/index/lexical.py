@@ -43,7 +43,7 @@ def acronyms_of(text: str) -> set[str]:
     name no source mentions is refused (``unknown_term``). Each capitalised word gives its
     initial (a word in capitals, such as "UN", gives itself); the small words inside a name
     count both ways ("jbic" and "jbfic"); every stretch of two or more words of a run counts, and
-    acronyms of three to eight letters are kept (two letters would match too much by chance).
+    acronyms of three to eight letters are kept, two letters only for a name of two words.
     """
     out: set[str] = set()
     for run in _NAME_RUN.findall(text):
@@ -60,7 +60,11 @@ def acronyms_of(text: str) -> set[str]:
                     short += letter
                     if j > i:
                         out.update((short.lower(), full.lower()))
-    return {a for a in out if 3 <= len(a) <= 8}
+    # a two-letter acronym only from a name of exactly two words ("LA" for "Los Angeles", "NZ" for "New Zealand"):
+    # inside longer names two letters match by chance
+    pairs = {(w[0][0] + w[1][0]).lower() for run in _NAME_RUN.findall(text) if len(w := run.split()) == 2
+             and not _NAME_JOINERS & {x.lower() for x in w} and w[0].lower() not in _NOT_NAME_START}
+    return {a for a in out if 3 <= len(a) <= 8} | pairs
 
 
 def _proper_stems(cases: Counter) -> set[str]:
@@ -79,6 +83,10 @@ def _proper_stems(cases: Counter) -> set[str]:
         if upper >= 2 and upper >= 4 * lower:
             out.update(terms(low))
     return out - STOPWORDS
+
+
+# what a saved index holds; a version that reads the text differently (two-letter acronyms since 2) rebuilds it
+FORMAT = 2
 
 
 @dataclass
@@ -144,8 +152,8 @@ class LexicalIndex:
         tmp.mkdir(parents=True)
         if self.bm25 is not None:
             self.bm25.save(str(tmp / "bm25"), show_progress=False)
-        data = {"ids": self.ids, "df": self.df, "proper": sorted(self.proper), "sources": self.sources,
-                "titles": self.titles, "acronyms": sorted(self.acronyms)}
+        data = {"format": FORMAT, "ids": self.ids, "df": self.df, "proper": sorted(self.proper),
+                "sources": self.sources, "titles": self.titles, "acronyms": sorted(self.acronyms)}
         (tmp / "index.json").write_text(json.dumps(data), encoding="utf-8")
         replace_dir(tmp, folder)  # False: another process saved the same index first
 
@@ -155,7 +163,7 @@ class LexicalIndex:
 
         data = json.loads((folder / "index.json").read_text(encoding="utf-8"))
         df = Counter(data["df"])
-        if "proper" not in data or "sources" not in data or "acronyms" not in data:
+        if data.get("format") != FORMAT:
             raise ValueError("saved by an older version")  # rebuilt by the caller
         index = cls(ids=data["ids"], df=df, n_docs=len(data["ids"]), vocab=set(df), proper=set(data["proper"]),
                     sources=data["sources"], titles=data.get("titles") or {}, acronyms=set(data["acronyms"]))
