@@ -28,7 +28,9 @@ into ``assistant/answering/weights.json`` (``gate_model``), or with
    out-of-fold scores refuse no more answerable questions than the linear gate
    does on the same questions (or than RATE). Why: a few hundred dev questions
    pick a threshold whose false refusals swing by points on a new folder;
-   5,000 questions scored out of fold pin it down.
+   5,000 questions scored out of fold pin it down. The rate is the gate's
+   alone: the steps after it (``other_event``, ``no_figure``) refuse answerable
+   questions too, so RATE must sit below the product's budget.
 
 Run after ``evals.calibrate`` has fitted the ranker (the gate reads its
 logits). The rankings are cached under ``evals/out/gate-data/``; training
@@ -305,6 +307,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.max_false_refusals:
         if args.fraction < 1.0:
             raise SystemExit("--max-false-refusals needs every training question (no --fraction)")
+        if args.max_false_refusals == "linear" and base.gate_model:
+            raise SystemExit("--max-false-refusals linear compares with the linear gate, but these weights hold a "
+                             "learned one (and its threshold): start from weights without it, or give a RATE")
         oof, labels = out_of_fold(parts["train"], dx, dy, args.folds, log, **train_kw)
         lin = linear_gate_probs(x, inputs, base)
         lin_frr = float((lin[y == 1] < base.min_prob).mean())
