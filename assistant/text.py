@@ -171,14 +171,15 @@ def country_groups() -> list[list[str]]:
     from countryinfo import all_countries
 
     groups = []
-    for c in all_countries():
+    for country in all_countries():
         try:
-            name, demonym, capital, alts, iso = c.name(), c.demonym(), c.capital(), c.alt_spellings(), c.iso()
+            name, demonym, capital = country.name(), country.demonym(), country.capital()
+            alts, iso = country.alt_spellings(), country.iso()
         except Exception:  # noqa: BLE001 - an entry the package holds incomplete is skipped
             continue
         codes = {str(v) for v in (iso or {}).values()}
         capitals = capital if isinstance(capital, list) else [capital]  # a few countries have several
-        group = [x for x in (name, demonym, *(str(c or "").split(" D.C.")[0] for c in capitals)) if x]
+        group = [x for x in (name, demonym, *(str(city or "").split(" D.C.")[0] for city in capitals)) if x]
         group += [a for a in alts or [] if a.isascii() and a.isupper() and len(a) >= 3 and a not in codes]
         if len(group) > 1:
             groups.append(group)

@@ -51,6 +51,11 @@ FEATURES = (
 )
 
 
+def written_year(p: ScoredPassage) -> int | None:
+    """The year the passage's document was written, when its date gives one."""
+    return int(p.date[:4]) if p.date[:4].isdigit() else None
+
+
 def other_year(asked_years: frozenset[str], p: ScoredPassage) -> bool:
     """Is the question's year one this passage's document cannot be about?
 
@@ -60,7 +65,7 @@ def other_year(asked_years: frozenset[str], p: ScoredPassage) -> bool:
     """
     if not asked_years or not p.years or asked_years & p.years:
         return False
-    written = int(p.date[:4]) if p.date[:4].isdigit() else max(int(y) for y in p.years)
+    written = written_year(p) or max(int(y) for y in p.years)
     return all(int(y) > written or written - int(y) >= 2 for y in asked_years)
 
 
@@ -103,7 +108,7 @@ def candidates(q: Question, passages: list[ScoredPassage], qvec: np.ndarray,
         # holds a figure, date or name of the asked kind that the question does not already say
         holds = {i: bool(asked_span(q.asked, texts[i])) for i in body}
         other = other_year(q.slots[0], p)
-        written = int(p.date[:4]) if p.date[:4].isdigit() else None
+        written = written_year(p)
         for i in body:
             vec = vecs[i]
             dense = float(np.dot(vec, qvec)) if vec is not None else p.dense

@@ -46,8 +46,12 @@ def acronyms_of(text: str) -> set[str]:
     acronyms of three to eight letters are kept, two letters only for a name of two words.
     """
     out: set[str] = set()
+    pairs: set[str] = set()  # two letters only from a name of exactly two words: inside longer ones they match by chance
     for run in _NAME_RUN.findall(text):
         words = run.split()[:8]
+        if len(words) == 2 and not _NAME_JOINERS & {x.lower() for x in words} and \
+                words[0].lower() not in _NOT_NAME_START:
+            pairs.add((words[0][0] + words[1][0]).lower())  # "LA" for "Los Angeles", "NZ" for "New Zealand"
         for i, first in enumerate(words):
             if first.lower() in _NOT_NAME_START:
                 continue
@@ -60,10 +64,6 @@ def acronyms_of(text: str) -> set[str]:
                     short += letter
                     if j > i:
                         out.update((short.lower(), full.lower()))
-    # a two-letter acronym only from a name of exactly two words ("LA" for "Los Angeles", "NZ" for "New Zealand"):
-    # inside longer names two letters match by chance
-    pairs = {(w[0][0] + w[1][0]).lower() for run in _NAME_RUN.findall(text) if len(w := run.split()) == 2
-             and not _NAME_JOINERS & {x.lower() for x in w} and w[0].lower() not in _NOT_NAME_START}
     return {a for a in out if 3 <= len(a) <= 8} | pairs
 
 
