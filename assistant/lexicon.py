@@ -67,7 +67,7 @@ ALIAS_GROUPS = [
 # executive" or "television" names nothing the sources lack (``question.analyse``: ``unknown_terms``)
 GENERIC_ACRONYMS = frozenset(
     """ceo cfo coo cto cio md tv ev evs gw gwh mw mwh kw kwh tw twh id gdp gnp vat ai it pr hq ipo ceos mp mps mep
-    meps pm mou mous faq q1 q2 q3 q4 h1 h2 fy nb ps am pm dna rna hiv covid tb""".split())
+    meps pm mou mous faq q1 q2 q3 q4 h1 h2 fy nb ps am""".split())
 
 # -- what a question asks for (``question.answer_type`` reads them on the lower-cased question)
 

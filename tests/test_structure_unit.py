@@ -289,6 +289,7 @@ def test_a_demonym_a_capital_a_mixed_case_acronym_or_a_common_abbreviation_is_no
     assert unknown("Why did Ottawa object?") == ()  # Canada's capital speaks for its government
     assert unknown("How many rate hikes did the BoE make?") == ()  # spelled out as "Bank of England"
     assert unknown("When did Volvo's CEO resign?") == ()  # an abbreviation of common nouns
+    assert unknown("How many COVID cases did Volvo report?") == ("COVID",)  # a named thing the text lacks
     assert unknown("How long did LA teachers strike?") == ()  # a two-word name's initials
     assert unknown("What share of Peruvian voters rejected the draft?") == ("Peruvian",)  # Peru is not named
 
