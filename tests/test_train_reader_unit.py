@@ -144,3 +144,94 @@ def test_export_drops_the_nan_guards_and_scores_as_torch_does(tmp_path):
     with torch.no_grad():
         want = model(**feeds).logits.numpy()
     assert np.allclose(got, want, atol=1e-5)
+
+
+def test_a_reader_from_another_base_reads_with_its_own_tokenizer_and_inputs(tmp_path):
+    """``train_reader --base``: an MPNet (no token types, ``<pad>`` not ``[PAD]``) exported the trainer's way and
+    shipped with its ``tokenizer.json`` is read by the runtime ``Reader`` exactly as torch reads it."""
+    import json
+
+    import numpy as np
+    from tokenizers import Tokenizer, models, pre_tokenizers, processors
+    from transformers import MPNetConfig, MPNetForSequenceClassification
+
+    from assistant.answering.reader import FORMAT, META_FILE, TOKENIZER_FILE, Reader, encode, tokenizer
+
+    words = ["<s>", "<pad>", "</s>", "<unk>", "how", "much", "did", "the", "city", "spend", "?", "it", "spent", "48",
+             "million", "euros", "."]
+    tok = Tokenizer(models.WordLevel({w: i for i, w in enumerate(words)}, unk_token="<unk>"))
+    tok.pre_tokenizer = pre_tokenizers.Whitespace()
+    tok.post_processor = processors.TemplateProcessing(
+        single="<s> $A </s>", pair="<s> $A </s> </s> $B </s>", special_tokens=[("<s>", 0), ("</s>", 2)])
+    tok.save(str(tmp_path / TOKENIZER_FILE))
+    (tmp_path / META_FILE).write_text(json.dumps({"format": FORMAT, "max_length": 32}), encoding="utf-8")
+
+    own = tokenizer(32, tmp_path)
+    assert own.padding["pad_id"] == 1 and own.token_to_id("spent") == 12  # its own vocabulary and pad token
+    pairs = [("how much did the city spend ?", "it spent 48 million euros ."), ("how much ?", "it spent .")]
+    feeds = encode(own, pairs)
+    assert feeds["input_ids"][1, -1] == 1  # the short pair is padded with <pad>
+
+    torch.manual_seed(0)
+    model = MPNetForSequenceClassification(MPNetConfig(
+        vocab_size=len(words), hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
+        max_position_embeddings=40, num_labels=1, pad_token_id=1)).eval()
+    sample = {k: torch.from_numpy(v) for k, v in feeds.items() if k != "token_type_ids"}
+    export_onnx(model, sample, tmp_path / "reader.onnx")
+    with torch.no_grad():
+        want = model(**sample).logits.numpy().reshape(-1)
+    assert np.allclose(Reader(tmp_path, threads=1).logits(pairs), want, atol=1e-5)
+
+
+def test_distillation_teaches_which_negatives_nearly_answer(tmp_path):
+    """``--teacher``: labels say only 0 or 1; the teacher's logits also grade the negatives, and the student learns
+    that grading (a tiny BERT, trained with and without the teacher's term on the same rows)."""
+    import inspect
+
+    import numpy as np
+    from tokenizers import Tokenizer, models, pre_tokenizers
+
+    words = ["[PAD]", "[UNK]", "[CLS]", "[SEP]"] + [f"w{i}" for i in range(40)]
+    tok = Tokenizer(models.WordLevel({w: i for i, w in enumerate(words)}, unk_token="[UNK]"))
+    tok.pre_tokenizer = pre_tokenizers.Whitespace()
+    tok.enable_padding(pad_id=0, pad_token="[PAD]")
+    rows, teacher = [], []
+    for copy in range(10):  # one epoch over 10 copies: the kept state is the last one
+        for g in range(8):  # each question: one answer, one near answer (teacher +1), one far negative (teacher -4)
+            for k, (label, t) in enumerate(((1, 4.0), (0, 1.0), (0, -4.0))):
+                rows.append((f"w{g} w{g + 8}", f"w{g} w{16 + k} w{20 + 2 * k}", label, 8 * copy + g, 0.0))
+                teacher.append(t)
+    dev = [{"question": f"w{g} w{g + 8}", "unanswerable": False, "candidates": [
+        {"b": r[1], "label": r[2], "kind": "retrieved", "logit": 0.0} for r in rows[:24] if r[3] == g]} for g in range(8)]
+
+    def train(distill: float) -> Trainer:
+        trainer = Trainer.__new__(Trainer)
+        model = _tiny_bert().train()
+        trainer.torch, trainer.model, trainer.tok, trainer.residual = torch, model, tok, 0.0
+        trainer.inputs = set(inspect.signature(model.forward).parameters)
+        torch.manual_seed(0)
+        trainer.fit(rows, dev, epochs=1, lr=3e-3, batch_size=6, seed=1, log=lambda *_: None, listwise=0.0,
+                    teacher=np.asarray(teacher, dtype=np.float32), distill=distill)
+        return trainer
+
+    def scores(trainer: Trainer) -> np.ndarray:
+        return trainer.predict([(r[0], r[1]) for r in rows[:24]]).reshape(8, 3)
+
+    def near_over_far(scores: np.ndarray) -> float:
+        return float(np.mean(scores[:, 1] - scores[:, 2]))
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # a tiny model: one thread is fastest, and does not fight a busy machine
+    try:
+        student, plain = train(5.0), train(0.0)
+        with_teacher, labels_only = scores(student), scores(plain)
+        # --save-model: the trained model reloads as a --base (or --teacher) for a later run, head included
+        from transformers import AutoModelForSequenceClassification
+
+        student.save(tmp_path / "saved")
+        student.model = AutoModelForSequenceClassification.from_pretrained(str(tmp_path / "saved"))
+        assert np.allclose(scores(student), with_teacher, atol=1e-5)
+    finally:
+        torch.set_num_threads(threads)
+    assert near_over_far(with_teacher) > 2.0  # the teacher's 5-logit gap is learnt
+    assert near_over_far(with_teacher) > near_over_far(labels_only) + 1.0

@@ -34,6 +34,7 @@ from ..types import Candidate
 FORMAT = 1  # the version of ``pair``'s layout; a model trained on another layout is refused
 MODEL_FILE = "reader.onnx"
 META_FILE = "reader.json"
+TOKENIZER_FILE = "tokenizer.json"  # a reader from another base carries its own (the shipped one uses MiniLM's)
 
 
 def _squash(text: str) -> str:
@@ -86,15 +87,21 @@ class ReaderInfo:
                    dict(data.get("trained", {})))
 
 
-def tokenizer(max_length: int) -> Any:
-    """The packaged MiniLM's fast tokenizer, truncating pairs to ``max_length`` (longest segment first)."""
+def tokenizer(max_length: int, folder: Path | None = None) -> Any:
+    """The reader's fast tokenizer, truncating pairs to ``max_length`` (longest segment first).
+
+    A reader trained from another base model (``train_reader --base``) carries that model's ``tokenizer.json`` in its
+    folder; the shipped one reads with the packaged MiniLM's, so it ships no copy.
+    """
     from tokenizers import Tokenizer
 
     from ..index.embedder import default_model_path
 
-    tok = Tokenizer.from_file(str(default_model_path() / "tokenizer.json"))
+    own = Path(folder) / TOKENIZER_FILE if folder else None
+    tok = Tokenizer.from_file(str(own if own and own.exists() else default_model_path() / TOKENIZER_FILE))
     tok.enable_truncation(max_length, strategy="longest_first")
-    tok.enable_padding(pad_id=tok.token_to_id("[PAD]") or 0, pad_token="[PAD]")
+    pad = next((t for t in ("[PAD]", "<pad>") if tok.token_to_id(t) is not None), "[PAD]")
+    tok.enable_padding(pad_id=tok.token_to_id(pad) or 0, pad_token=pad)
     return tok
 
 
@@ -122,7 +129,7 @@ class Reader:
         if self.info.format != FORMAT:
             raise AssistantError(f"The reader at {folder} was trained on input format {self.info.format}; "
                                  f"this version reads format {FORMAT}.", "Retrain it with `python -m evals.train_reader`.")
-        self.tokenizer = tokenizer(self.info.max_length)
+        self.tokenizer = tokenizer(self.info.max_length, folder)
         opts = session_options(threads or min(os.cpu_count() or 1, 4))
         self.session = ort.InferenceSession(str(folder / MODEL_FILE), opts, providers=["CPUExecutionProvider"])
         self.inputs = {i.name for i in self.session.get_inputs()}
